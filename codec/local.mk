@@ -1,0 +1,1 @@
+# codec/: filled in by its module.

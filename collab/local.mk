@@ -1,0 +1,1 @@
+# collab/: filled in by its module.

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# deploy/dev.sh: the two set-up commands of README.md, and a plain build.
+#
+#   deploy/dev.sh run     install what is missing, build, start tuttid on
+#                         http://127.0.0.1:8080 with its database in ./var
+#   deploy/dev.sh test    install what is missing, build, run every test;
+#                         the last line is 'N passed, N failed'
+#   deploy/dev.sh build   install what is missing and build
+#
+# Builds out of tree in ./build. Extra arguments after 'run' go to tuttid.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+top=$PWD
+
+# Debian packages the build needs, then those only the tests need.
+build_pkgs="build-essential autoconf automake libtool pkg-config
+  libmicrohttpd-dev libsqlite3-dev libopus-dev libopusenc-dev libopusfile-dev
+  libjansson-dev libmbedtls-dev libsndfile1-dev"
+test_pkgs="python3 sqlite3 opus-tools curl clang libclang-rt-14-dev"
+
+say() { printf 'dev.sh: %s\n' "$*" >&2; }
+
+install_missing() {
+	local missing=()
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' \
+			|| missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	say "installing Debian packages: ${missing[*]}"
+	local sudo=""
+	[ "$(id -u)" -eq 0 ] || sudo="sudo"
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+need_node() {
+	if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+		install_missing nodejs npm
+	fi
+}
+
+build() {
+	if [ ! -x configure ] || [ configure.ac -nt configure ]; then
+		say "autoreconf"
+		autoreconf -fi >/dev/null
+	fi
+	mkdir -p build
+	if [ ! -f build/Makefile ] || [ configure -nt build/config.status ]; then
+		say "configure $*"
+		(cd build && ../configure -q "$@")
+	fi
+	make -C build -j"$(nproc)" -s
+}
+
+# Counts the test points recorded by automake's TAP driver in the .trs files.
+summarize() {
+	find build -name '*.trs' -exec cat {} + 2>/dev/null | awk '
+		/^:test-result: PASS/  { p++ }
+		/^:test-result: XFAIL/ { p++ }
+		/^:test-result: SKIP/  { s++ }
+		/^:test-result: (FAIL|XPASS|ERROR)/ { f++ }
+		END {
+			line = sprintf("%d passed, %d failed", p, f)
+			if (s) line = line sprintf(", %d skipped", s)
+			print line
+			exit (f > 0)
+		}'
+}
+
+case "${1:-}" in
+run)
+	shift
+	install_missing $build_pkgs
+	build
+	mkdir -p var
+	say "starting tuttid on http://127.0.0.1:8080 (database var/tutti.db)"
+	exec build/tuttid --listen 127.0.0.1:8080 --db var/tutti.db --web "$top/clients/web/dist" "$@"
+	;;
+test)
+	install_missing $build_pkgs $test_pkgs
+	need_node
+	(cd tests && npm ci --no-audit --no-fund --loglevel=error)
+	build --enable-werror
+	rc=0
+	make -C build -k -j"$(nproc)" check >build/check.out 2>&1 || rc=$?
+	grep -E '^(PASS|FAIL|XPASS|ERROR|SKIP):' build/check.out | grep -v '^PASS' || true
+	if [ $rc -ne 0 ] && ! grep -q '^# TOTAL' build/check.out; then
+		cat build/check.out
+		say "make check failed before running the tests"
+		echo "0 passed, 1 failed"
+		exit 1
+	fi
+	summarize || rc=1
+	exit $rc
+	;;
+build)
+	install_missing $build_pkgs
+	shift
+	build "$@"
+	;;
+*)
+	echo "usage: deploy/dev.sh run|test|build" >&2
+	exit 2
+	;;
+esac

@@ -1,0 +1,1 @@
+# storage/: filled in by its module.
