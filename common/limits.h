@@ -16,6 +16,14 @@
  * memory while leaving room for any program a person types. */
 #define TT_MAX_HTTP_BODY (1024 * 1024)
 
+/* HTTP connections open at once (WebSocket ones are counted apart, after
+ * their upgrade): libmicrohttpd keeps a slot each. */
+#define TT_MAX_HTTP_CONNECTIONS 1024
+
+/* Seconds an idle HTTP connection is kept open: long enough for a browser's
+ * keep-alive, short enough that idle sockets do not pile up. */
+#define TT_HTTP_IDLE_TIMEOUT_S 30
+
 /* A session name, in bytes of UTF-8: enough for a title, short enough to
  * show in a list. */
 #define TT_MAX_SESSION_NAME 200
@@ -32,14 +40,23 @@
 #define TT_MAX_WS_FRAGMENTS 4096
 
 /* Bytes queued for sending to one connection. A client that stops reading
- * for this much output (about 15 s of 128 kbit/s audio plus control) is
- * closed so that nobody else ever waits for it. */
-#define TT_MAX_WS_SENDQ (4 * 1024 * 1024)
+ * for this much output (about 30 s of 128 kbit/s audio plus control) is
+ * closed so that nobody else ever waits for it. Twice TT_MAX_WS_MESSAGE, so
+ * that a largest message (a document snapshot) always fits behind another. */
+#define TT_MAX_WS_SENDQ (2 * TT_MAX_WS_MESSAGE)
 
 /* Open WebSocket connections, whole server: each costs a descriptor and a
  * queue; 4096 stays under a default 'ulimit -n' of 8192 with room for
  * files and HTTP. */
 #define TT_MAX_WS_CONNECTIONS 4096
+
+/* Milliseconds we wait for the peer's close frame after sending ours
+ * before dropping the connection (RFC 6455 7.1.1 leaves it to us). */
+#define TT_WS_CLOSE_TIMEOUT_MS 5000
+
+/* Bytes read from one socket per wake-up before serving the others, so a
+ * fast sender cannot starve the loop. */
+#define TT_WS_READ_BUDGET (256 * 1024)
 
 /* A request id echoed in replies (JSON string or number rendered). */
 #define TT_MAX_REQUEST_ID 128
@@ -50,8 +67,24 @@
  * kilobytes; 1 MiB is far past any performance and bounds each snapshot. */
 #define TT_MAX_DOC_BYTES (1024 * 1024)
 
+/* A document's name within its session, in bytes of UTF-8: a file-like name
+ * ("drums", "bass.strudel") shown on a tab; unique per session. */
+#define TT_MAX_DOC_NAME 200
+
 /* Components (retain/insert/delete) in one operation. */
 #define TT_MAX_OP_COMPONENTS 10000
+
+/* Operations a document keeps in memory to transform late edits against
+ * (collab/doc.c). A client's edit is based on the last revision it saw, so
+ * it lags by its round trip: 1,000 authors at 5 edits/s make 5,000
+ * revisions/s, and 10,000 cover 2 s of lag. An edit older than the window
+ * gets TT_ECONFLICT and its client reloads a snapshot. */
+#define TT_MAX_OT_HISTORY 10000
+
+/* Bytes (inserted text and components) that window may hold, so that a run
+ * of huge pastes cannot pin TT_MAX_OT_HISTORY megabytes per document; past
+ * it the oldest operations leave the window early. */
+#define TT_MAX_OT_HISTORY_BYTES (8 * 1024 * 1024)
 
 /* ---- Pattern language (engine/) ---- */
 
@@ -67,9 +100,31 @@
  * (self-recursive) function ends with an error instead of a hang. */
 #define TT_MAX_EVAL_STEPS 1000000
 
+/* Depth of the host language's evaluation (nested expressions plus
+ * function calls): deep enough for any hand-written program, shallow
+ * enough that the C stack (a few hundred bytes per level) never runs out. */
+#define TT_MAX_EVAL_DEPTH 1000
+
+/* Bytes the host language may allocate for its own values (arrays,
+ * objects, closures, variables) while evaluating one program: far past
+ * what a performer writes, and a doubling array stops here. */
+#define TT_MAX_EVAL_BYTES (32 * 1024 * 1024)
+
 /* Events one query of one cycle may produce; s("bd*100000000") stops here
  * with an error rather than allocating without end. */
 #define TT_MAX_EVENTS_PER_CYCLE 10000
+
+/* Work of one pattern query per queried cycle: loop steps plus events made,
+ * intermediate ones included (joins and structure make several per final
+ * event). Eight times the event limit leaves room for any sane pattern and
+ * ends fast(1e12) in milliseconds. */
+#define TT_MAX_QUERY_WORK (8 * TT_MAX_EVENTS_PER_CYCLE)
+
+/* Depth of pattern nodes a query recurses through. One level of source
+ * nesting makes a handful of nodes (sequence, fast, location), so 8 per
+ * TT_MAX_NESTING level; a query frame is small, so this stays far below
+ * any thread's stack. */
+#define TT_MAX_QUERY_DEPTH (8 * TT_MAX_NESTING)
 
 /* ---- Render (engine/) ---- */
 
@@ -79,5 +134,39 @@
 /* Event onsets started in one render block; the rest are dropped and
  * counted, so one pattern cannot stall the render thread. */
 #define TT_MAX_ONSETS_PER_BLOCK 512
+
+/* Effect buses (Strudel's orbits) per session: each owns a 2 s stereo delay
+ * line and a reverb (about 1 MiB), allocated at set-up; eight cover any
+ * arrangement of parts a set uses. An orbit past the last is clamped. */
+#define TT_MAX_ORBITS 8
+
+/* Sounds (folders) in one sample bank; Dirt-Samples has about 220. Past it
+ * loading fails with TT_ELIMIT naming the folder. */
+#define TT_MAX_SAMPLE_BANKS 4096
+
+/* Frames of one sample file after resampling to 48 kHz (10 minutes): a
+ * longer file is refused at load rather than filling memory. */
+#define TT_MAX_SAMPLE_FRAMES (48000 * 600)
+
+/* Track names one session can hold muted or soloed at once. */
+#define TT_MAX_TRACK_FLAGS 64
+
+/* ---- Opus and Ogg (codec/) ---- */
+
+/* Opus bitrate in bits/s: 6 kbit/s is the codec's floor for usable audio and
+ * 510 kbit/s its ceiling (RFC 6716); outside it libopus silently clamps, and
+ * tutti answers TT_EINVAL instead so a configuration says what it gets. */
+#define TT_MIN_OPUS_BITRATE 6000
+#define TT_MAX_OPUS_BITRATE 510000
+
+/* Bytes of one encoded Opus packet: libopus's recommended buffer (4000) holds
+ * a 60 ms frame at 510 kbit/s (3825 bytes). The encoder is always given
+ * exactly this much, so its output never depends on the caller's buffer. */
+#define TT_MAX_OPUS_PACKET 4000
+
+/* Bytes of the OpusTags packet (vendor string and comments): it must fit in
+ * one Ogg page, and a title, an artist and a session URL take a few hundred
+ * bytes; 8 KiB keeps the header pages a late joiner receives small. */
+#define TT_MAX_OPUS_TAGS 8192
 
 #endif

@@ -75,7 +75,7 @@ run)
 	build
 	mkdir -p var
 	say "starting tuttid on http://127.0.0.1:8080 (database var/tutti.db)"
-	exec build/tuttid --listen 127.0.0.1:8080 --db var/tutti.db --web "$top/clients/web/dist" "$@"
+	exec build/tuttid --listen 127.0.0.1:8080 --db var/tutti.db --web "$top/clients/web/public" "$@"
 	;;
 test)
 	install_missing $build_pkgs $test_pkgs

@@ -1,3 +1,15 @@
 # server/: tuttid, the server that composes the libraries.
 bin_PROGRAMS += server/tuttid
-server_tuttid_SOURCES = server/main.c
+server_tuttid_SOURCES = \
+	server/main.c server/app.h \
+	server/config.c server/config.h \
+	server/log.c server/log.h \
+	server/http.c server/http.h \
+	server/api.c server/api.h \
+	server/static.c server/static.h \
+	server/loop.c server/loop.h \
+	server/ws_conn.c server/ws_conn.h \
+	server/rpc.c server/rpc.h
+server_tuttid_CPPFLAGS = $(AM_CPPFLAGS) $(MHD_CFLAGS) $(JANSSON_CFLAGS) $(SQLITE_CFLAGS)
+server_tuttid_LDADD = server/libtt_ws.a storage/libtt_storage.a common/libtt_common.a \
+	$(MHD_LIBS) $(JANSSON_LIBS) $(SQLITE_LIBS) $(MBEDTLS_LIBS)

@@ -1,7 +1,140 @@
-/* server/main.c: tuttid entry point (being written). */
+/*
+ * server/main.c: tuttid, the tutti server.
+ *
+ * Start-up order: settings, the database (created and migrated on first
+ * start), the WebSocket loop, then the HTTP daemon; shutdown (SIGTERM or
+ * SIGINT) runs the same steps in reverse so that every connection gets a
+ * close frame and the database is closed cleanly. Signals are blocked in
+ * every thread and taken by sigwait in the main thread.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
-int main(void)
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "common/error.h"
+#include "server/app.h"
+#include "server/http.h"
+#include "server/log.h"
+#include "server/loop.h"
+#include "server/ws_conn.h"
+
+int64_t app_now_ms(void)
 {
-	puts("tuttid");
-	return 0;
+	return loop_now_ms();
+}
+
+/* Creates the directories above path ("./var" for "./var/tutti.db"). */
+static int make_parent_dirs(const char *path)
+{
+	char dir[PATH_MAX];
+	size_t n = strlen(path);
+
+	if (n >= sizeof dir)
+		return TT_EINVAL;
+	memcpy(dir, path, n + 1);
+	for (char *p = dir + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+			return TT_EIO;
+		*p = '/';
+	}
+	return TT_OK;
+}
+
+static int open_store(tt_app *app)
+{
+	store_config sc;
+	int rc;
+
+	if (make_parent_dirs(app->cfg.db_path) != TT_OK) {
+		log_error("main", "cannot create the directory of %s: %s", app->cfg.db_path,
+			  strerror(errno));
+		return TT_EIO;
+	}
+	store_config_default(&sc);
+	rc = store_open(app->cfg.db_path, &sc, &app->st);
+	if (rc != TT_OK) {
+		log_error("main", "cannot open database %s: %s (%s)", app->cfg.db_path,
+			  store_errmsg(app->st), tt_strerror(rc));
+		store_close(app->st);
+		app->st = NULL;
+		return rc;
+	}
+	log_info("main", "database %s (schema version %d)", app->cfg.db_path,
+		 store_schema_version());
+	return TT_OK;
+}
+
+static int wait_for_signal(void)
+{
+	sigset_t set;
+	int sig = 0;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigwait(&set, &sig);
+	return sig;
+}
+
+int main(int argc, char **argv)
+{
+	tt_app app;
+	char err[PATH_MAX + 256];
+	int exit_now = 0, rc = 1;
+	sigset_t set;
+
+	memset(&app, 0, sizeof app);
+	config_default(&app.cfg);
+	if (config_from_args(&app.cfg, argc, argv, &exit_now, err, sizeof err) != TT_OK) {
+		fprintf(stderr, "tuttid: %s\n", err);
+		return 2;
+	}
+	if (exit_now)
+		return 0;
+	log_set_level(app.cfg.level);
+
+	/* Every thread created from here on inherits the blocked signals. */
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+	app.started_ms = app_now_ms();
+	pthread_mutex_init(&app.store_lock, NULL);
+	if (open_store(&app) != TT_OK)
+		goto out;
+	if (loop_start(&app.loop, ws_conn_tick, &app, 1000) != TT_OK) {
+		log_error("main", "cannot start the event loop");
+		goto out;
+	}
+	if (http_start(&app, &app.http, err, sizeof err) != TT_OK) {
+		log_error("main", "%s", err);
+		goto out;
+	}
+	log_info("main", "tuttid %s listening on http://%s%s%s:%d/", PACKAGE_VERSION,
+		 strchr(app.cfg.listen_host, ':') ? "[" : "", app.cfg.listen_host,
+		 strchr(app.cfg.listen_host, ':') ? "]" : "", http_port(app.http));
+	int sig = wait_for_signal();
+	log_info("main", "%s: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	rc = 0;
+out:
+	/* Connections first: libmicrohttpd wants upgraded sockets closed
+	 * before its daemon stops. */
+	if (app.loop)
+		loop_stop(app.loop, ws_conn_close_all, &app);
+	http_stop(app.http);
+	store_close(app.st);
+	pthread_mutex_destroy(&app.store_lock);
+	if (rc == 0)
+		log_info("main", "stopped cleanly");
+	return rc;
 }

@@ -1,0 +1,48 @@
+/*
+ * server/config.h: tuttid's settings, from defaults, a config file and the
+ * command line, in that order of precedence (the command line wins).
+ *
+ * The config file holds the same settings as the flags, one per line:
+ *
+ *     # comments start with '#'
+ *     listen = 127.0.0.1:8080
+ *     db = ./var/tutti.db
+ *     log-level = info
+ *     web = ./clients/web/public
+ */
+#ifndef TT_SERVER_CONFIG_H
+#define TT_SERVER_CONFIG_H
+
+#include <limits.h>
+#include <stddef.h>
+
+#include "server/log.h"
+
+typedef struct tt_config {
+	char listen_host[256];
+	int listen_port;          /* 0 asks the kernel for a free port */
+	char db_path[PATH_MAX];
+	char web_dir[PATH_MAX];   /* static files for the web client */
+	log_level level;
+} tt_config;
+
+void config_default(tt_config *cfg);
+
+/* Applies argv (after config_default); a --config FILE among them is read
+ * first, so that the other flags override it. On a bad flag or file returns
+ * TT_EINVAL with a message in err. Sets *exit_now for --help/--version,
+ * after printing what they print to stdout. */
+int config_from_args(tt_config *cfg, int argc, char **argv, int *exit_now,
+		     char *err, size_t errlen);
+
+/* Applies one "key = value" setting; the same keys as the long flags. */
+int config_set(tt_config *cfg, const char *key, const char *value, char *err,
+	       size_t errlen);
+
+/* Reads a config file. err names the file and line of a bad setting. */
+int config_load_file(tt_config *cfg, const char *path, char *err, size_t errlen);
+
+/* Splits "HOST:PORT" ("[::1]:8080" for IPv6). */
+int config_parse_listen(const char *s, char *host, size_t hostlen, int *port);
+
+#endif

@@ -1,0 +1,270 @@
+/*
+ * server/http.c: libmicrohttpd daemon, body collection and dispatch.
+ *
+ * libmicrohttpd calls the access handler several times per request: first
+ * with the headers (we allocate a req_state), then once per chunk of body,
+ * then once with no data, when we dispatch. Invariants:
+ *  1. A request whose Content-Length exceeds TT_MAX_HTTP_BODY is answered
+ *     413 on the first call, before any of its body is read.
+ *  2. A chunked body that grows past the limit is discarded as it arrives
+ *     (memory stays bounded) and answered 413 at the end.
+ *  3. Every response that reports an error has a JSON body saying why.
+ */
+#include "server/http.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "common/error.h"
+#include "common/limits.h"
+#include "server/api.h"
+#include "server/app.h"
+#include "server/log.h"
+#include "server/static.h"
+#include "server/ws_conn.h"
+
+struct http_server {
+	tt_app *app;
+	struct MHD_Daemon *daemon;
+	int port;
+};
+
+typedef struct req_state {
+	char *body;
+	size_t len;
+	size_t cap;
+	int too_large;
+} req_state;
+
+enum MHD_Result http_reply_json(struct MHD_Connection *c, unsigned status, json_t *body)
+{
+	return http_reply_json_hdr(c, status, body, NULL, NULL);
+}
+
+enum MHD_Result http_reply_json_hdr(struct MHD_Connection *c, unsigned status, json_t *body,
+				    const char *header, const char *value)
+{
+	char *text = json_dumps(body, JSON_COMPACT);
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	json_decref(body);
+	if (!text)
+		return MHD_NO;
+	r = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+	if (!r) {
+		free(text);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	if (header)
+		MHD_add_response_header(r, header, value);
+	ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+json_t *http_error_body(unsigned status, const char *code, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	return json_pack("{s:{s:i,s:s,s:s}}", "error", "status", (int)status, "code", code,
+			 "message", msg);
+}
+
+enum MHD_Result http_reply_error(struct MHD_Connection *c, unsigned status,
+				 const char *code, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	return http_reply_json(c, status, http_error_body(status, code, "%s", msg));
+}
+
+/* Grows the body buffer; past the limit it only counts, keeping memory
+ * bounded (invariant 2). */
+static void body_append(req_state *rs, const char *data, size_t n)
+{
+	if (rs->too_large || rs->len + n > TT_MAX_HTTP_BODY) {
+		rs->too_large = 1;
+		return;
+	}
+	if (rs->len + n + 1 > rs->cap) {
+		size_t cap = rs->cap ? rs->cap : 4096;
+		while (cap < rs->len + n + 1)
+			cap *= 2;
+		char *b = realloc(rs->body, cap);
+		if (!b) {
+			rs->too_large = 1;
+			return;
+		}
+		rs->body = b;
+		rs->cap = cap;
+	}
+	memcpy(rs->body + rs->len, data, n);
+	rs->len += n;
+	rs->body[rs->len] = '\0';
+}
+
+static int declared_too_large(struct MHD_Connection *c)
+{
+	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+	char *end;
+	unsigned long long n;
+
+	if (!cl)
+		return 0;
+	n = strtoull(cl, &end, 10);
+	return end != cl && n > TT_MAX_HTTP_BODY;
+}
+
+static enum MHD_Result dispatch(http_server *h, struct MHD_Connection *c,
+				const char *url, const char *method, req_state *rs)
+{
+	http_request req = {
+		.conn = c, .method = method, .path = url,
+		.body = rs->body ? rs->body : "", .body_len = rs->len,
+	};
+
+	if (strcmp(url, "/ws") == 0)
+		return ws_conn_upgrade(h->app, c, method);
+	if (strncmp(url, "/api/", 5) == 0 || strcmp(url, "/api") == 0)
+		return api_dispatch(h->app, &req);
+	return static_serve(h->app, &req);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+				  const char *method, const char *version,
+				  const char *upload_data, size_t *upload_size, void **req_cls)
+{
+	http_server *h = cls;
+	req_state *rs = *req_cls;
+
+	(void)version;
+	if (!rs) {
+		rs = calloc(1, sizeof *rs);
+		if (!rs)
+			return MHD_NO;
+		*req_cls = rs;
+		if (declared_too_large(c))
+			return http_reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "too_large",
+						"request body exceeds the limit of %d bytes (TT_MAX_HTTP_BODY)",
+						TT_MAX_HTTP_BODY);
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		body_append(rs, upload_data, *upload_size);
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (rs->too_large)
+		return http_reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "too_large",
+					"request body exceeds the limit of %d bytes (TT_MAX_HTTP_BODY)",
+					TT_MAX_HTTP_BODY);
+	return dispatch(h, c, url, method, rs);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	req_state *rs = *req_cls;
+
+	(void)cls;
+	(void)toe;
+	(void)c;
+	if (rs) {
+		free(rs->body);
+		free(rs);
+		*req_cls = NULL;
+	}
+}
+
+static void on_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	(void)cls;
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	log_warn("http", "%s", msg);
+}
+
+static int resolve(const char *host, int port, struct sockaddr_storage *ss,
+		   char *err, size_t errlen)
+{
+	struct addrinfo hints = { .ai_flags = AI_NUMERICSERV | AI_PASSIVE,
+				  .ai_socktype = SOCK_STREAM };
+	struct addrinfo *res = NULL;
+	char portstr[8];
+	int rc;
+
+	snprintf(portstr, sizeof portstr, "%d", port);
+	rc = getaddrinfo(host, portstr, &hints, &res);
+	if (rc != 0) {
+		snprintf(err, errlen, "cannot resolve listen host '%s': %s", host, gai_strerror(rc));
+		return TT_EINVAL;
+	}
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	freeaddrinfo(res);
+	return TT_OK;
+}
+
+int http_start(tt_app *app, http_server **out, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	http_server *h;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_ALLOW_UPGRADE |
+			 MHD_USE_ERROR_LOG;
+	const union MHD_DaemonInfo *di;
+
+	memset(&ss, 0, sizeof ss);
+	if (resolve(app->cfg.listen_host, app->cfg.listen_port, &ss, err, errlen) != TT_OK)
+		return TT_EINVAL;
+	if (ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	h = calloc(1, sizeof *h);
+	if (!h)
+		return TT_ENOMEM;
+	h->app = app;
+	h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
+				     MHD_OPTION_EXTERNAL_LOGGER, on_log, h,
+				     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+				     MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)TT_HTTP_IDLE_TIMEOUT_S,
+				     MHD_OPTION_CONNECTION_LIMIT, (unsigned)TT_MAX_HTTP_CONNECTIONS,
+				     MHD_OPTION_END);
+	if (!h->daemon) {
+		snprintf(err, errlen, "cannot listen on %s:%d (address in use, or not permitted)",
+			 app->cfg.listen_host, app->cfg.listen_port);
+		free(h);
+		return TT_EIO;
+	}
+	di = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	h->port = di ? di->port : app->cfg.listen_port;
+	*out = h;
+	return TT_OK;
+}
+
+int http_port(const http_server *h)
+{
+	return h->port;
+}
+
+void http_stop(http_server *h)
+{
+	if (!h)
+		return;
+	MHD_stop_daemon(h->daemon);
+	free(h);
+}

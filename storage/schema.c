@@ -1,0 +1,209 @@
+/*
+ * storage/schema.c: the schema and its migrations.
+ *
+ * The database's PRAGMA user_version is the number of migrations applied.
+ * migrations[i] takes version i to i + 1. Invariants:
+ *  1. A migration, once released, is never edited: a change to the schema
+ *     is a new entry appended at the end.
+ *  2. Each migration runs in its own transaction together with the
+ *     user_version update, so a crash leaves the database at version i or
+ *     i + 1, never between.
+ *  3. A database at a version above the array's length was written by a
+ *     newer tutti; it is refused (TT_EUNSUPPORTED), never touched.
+ *  4. Limits (name lengths, text sizes) are checked in C, not in CHECK
+ *     constraints, so that the schema does not depend on build settings.
+ *
+ * docs/storage.md describes every table and column.
+ */
+#include <stdio.h>
+
+#include "common/error.h"
+#include "storage/store_int.h"
+
+static const char *const migrations[] = {
+	/* 1: the first schema. */
+	"CREATE TABLE accounts ("
+	" id INTEGER PRIMARY KEY,"
+	" name TEXT NOT NULL UNIQUE CHECK (name <> ''),"
+	" role TEXT NOT NULL DEFAULT 'performer'"
+	"  CHECK (role IN ('admin', 'performer', 'listener')),"
+	" pass_hash TEXT,"
+	" created_at INTEGER NOT NULL);"
+	"CREATE TABLE tokens ("
+	" hash BLOB PRIMARY KEY,"
+	" account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+	" label TEXT NOT NULL DEFAULT '',"
+	" created_at INTEGER NOT NULL,"
+	" expires_at INTEGER,"
+	" last_used_at INTEGER);"
+	"CREATE INDEX tokens_account ON tokens(account_id);"
+	"CREATE TABLE sessions ("
+	" id TEXT PRIMARY KEY CHECK (length(id) = 10),"
+	" name TEXT NOT NULL CHECK (name <> ''),"
+	" created_at INTEGER NOT NULL);"
+	"CREATE INDEX sessions_created ON sessions(created_at);"
+	"CREATE TABLE documents ("
+	" id INTEGER PRIMARY KEY,"
+	" session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,"
+	" name TEXT NOT NULL CHECK (name <> ''),"
+	" created_at INTEGER NOT NULL,"
+	" deleted_at INTEGER);"
+	"CREATE UNIQUE INDEX documents_live_name ON documents(session_id, name)"
+	" WHERE deleted_at IS NULL;"
+	"CREATE INDEX documents_session ON documents(session_id, id);"
+	"CREATE TABLE ops ("
+	" doc_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,"
+	" revision INTEGER NOT NULL CHECK (revision >= 1),"
+	" author TEXT NOT NULL,"
+	" time_ms INTEGER NOT NULL,"
+	" op TEXT NOT NULL,"
+	" PRIMARY KEY (doc_id, revision)) WITHOUT ROWID;"
+	"CREATE TABLE evaluations ("
+	" id INTEGER PRIMARY KEY,"
+	" session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,"
+	" doc_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,"
+	" revision INTEGER NOT NULL CHECK (revision >= 0),"
+	" author TEXT NOT NULL,"
+	" time_ms INTEGER NOT NULL,"
+	" range_from INTEGER NOT NULL,"
+	" range_to INTEGER NOT NULL,"
+	" code TEXT NOT NULL,"
+	" ok INTEGER NOT NULL CHECK (ok IN (0, 1)),"
+	" landing_frame INTEGER NOT NULL,"
+	" cycle_n INTEGER NOT NULL,"
+	" cycle_d INTEGER NOT NULL CHECK (cycle_d > 0),"
+	" cps_n INTEGER NOT NULL,"
+	" cps_d INTEGER NOT NULL CHECK (cps_d > 0),"
+	" result TEXT);"
+	"CREATE INDEX evaluations_session ON evaluations(session_id, id);"
+	"CREATE INDEX evaluations_doc ON evaluations(doc_id, revision);"
+	"PRAGMA application_id = 1953854580;", /* TT_APP_ID */
+
+	/* 2: snapshots of document text, and the tempo log. */
+	"CREATE TABLE snapshots ("
+	" doc_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,"
+	" revision INTEGER NOT NULL CHECK (revision >= 0),"
+	" text TEXT NOT NULL,"
+	" PRIMARY KEY (doc_id, revision)) WITHOUT ROWID;"
+	"CREATE TABLE tempo ("
+	" id INTEGER PRIMARY KEY,"
+	" session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,"
+	" frame INTEGER NOT NULL CHECK (frame >= 0),"
+	" cycle_n INTEGER NOT NULL,"
+	" cycle_d INTEGER NOT NULL CHECK (cycle_d > 0),"
+	" cps_n INTEGER NOT NULL CHECK (cps_n > 0),"
+	" cps_d INTEGER NOT NULL CHECK (cps_d > 0),"
+	" time_ms INTEGER NOT NULL,"
+	" author TEXT NOT NULL);"
+	"CREATE INDEX tempo_session ON tempo(session_id, frame, id);",
+};
+
+#define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
+
+/* PRAGMA application_id of a tutti database: "tutt" in ASCII. */
+#define TT_APP_ID 0x74757474
+
+int store__schema_latest(void)
+{
+	return N_MIGRATIONS;
+}
+
+/* Runs a query answering one integer. */
+static int read_int(store *st, const char *sql, int *out)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*out = sqlite3_column_int(s, 0);
+		rc = SQLITE_OK;
+	}
+	rc = rc == SQLITE_OK ? TT_OK : store__err(st, rc);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+static int read_version(store *st, int *out)
+{
+	return read_int(st, "PRAGMA user_version", out);
+}
+
+/* A database at version 0 must be empty (new); above 0 it must carry our
+ * application id: tutti never migrates another program's database. */
+static int check_ours(store *st, int v)
+{
+	int n = 0, rc;
+
+	if (v == 0)
+		rc = read_int(st, "SELECT count(*) FROM sqlite_master", &n);
+	else
+		rc = read_int(st, "PRAGMA application_id", &n);
+	if (rc != TT_OK)
+		return rc;
+	if ((v == 0 && n != 0) || (v != 0 && n != TT_APP_ID))
+		return store__fail(st, TT_EFORMAT, "not a tutti database "
+				   "(it has tables but not tutti's)");
+	return TT_OK;
+}
+
+static int too_new(store *st, int version)
+{
+	return store__fail(st, TT_EUNSUPPORTED,
+			   "database schema version %d is newer than this "
+			   "build of tutti knows (%d): use a newer tutti",
+			   version, N_MIGRATIONS);
+}
+
+/* One step, version v to v + 1, inside the caller's transaction. */
+static int apply_step(store *st, int v)
+{
+	char sql[64];
+	int rc = store__exec(st, migrations[v]);
+
+	if (rc != TT_OK)
+		return rc;
+	snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v + 1);
+	return store__exec(st, sql);
+}
+
+int store__migrate(store *st, int target)
+{
+	int v = 0, rc;
+
+	if (target < 0 || target > N_MIGRATIONS)
+		return store__fail(st, TT_EINVAL, "no schema version %d", target);
+	if ((rc = read_version(st, &v)) != TT_OK)
+		return rc;
+	if ((rc = check_ours(st, v)) != TT_OK)
+		return rc;
+	if (v > N_MIGRATIONS)
+		return too_new(st, v);
+	if (st->cfg.read_only && v < target)
+		return store__fail(st, TT_EUNSUPPORTED,
+				   "database schema version %d is older than "
+				   "this build's (%d) and a read-only open "
+				   "cannot migrate it", v, target);
+	while (v < target) {
+		/* Re-read under the write lock: another process may have
+		 * migrated since. */
+		if ((rc = store__exec(st, "BEGIN IMMEDIATE")) != TT_OK)
+			return rc;
+		if ((rc = read_version(st, &v)) == TT_OK && v > N_MIGRATIONS)
+			rc = too_new(st, v);
+		if (rc == TT_OK && v < target)
+			rc = apply_step(st, v);
+		if (rc != TT_OK) {
+			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+			return rc;
+		}
+		if ((rc = store__exec(st, "COMMIT")) != TT_OK) {
+			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+			return rc;
+		}
+		if ((rc = read_version(st, &v)) != TT_OK)
+			return rc;
+	}
+	return TT_OK;
+}

@@ -1,0 +1,285 @@
+/*
+ * storage/store.h: tutti's SQLite store.
+ *
+ * One SQLite database file (WAL) holds everything a session leaves behind:
+ * sessions, their documents, every edit operation, snapshots of document
+ * text, every evaluation and every tempo change, plus accounts and tokens.
+ * The store knows nothing of the server: operations, results and author
+ * names are opaque text, stored and returned byte for byte.
+ *
+ * Conventions (the same for every function below):
+ *  - Every function returns TT_OK or a negative tt_err (common/error.h);
+ *    results travel through out-parameters. store_errmsg() says why the last
+ *    failure happened (SQLite's message or the store's own).
+ *    TT_ENOTFOUND: the row asked for does not exist (or is deleted);
+ *    TT_EEXIST: a unique name or key is taken; TT_ECONFLICT: an operation's
+ *    revision is not the document's next one; TT_ELIMIT: a common/limits.h
+ *    limit was passed; TT_EINVAL: a malformed argument; TT_EAGAIN: the
+ *    database stayed locked past the busy timeout; TT_EIO: the disk failed;
+ *    TT_EFORMAT: the file is not a (sound) database; TT_EUNSUPPORTED: the
+ *    schema is newer than this build; TT_EDB: anything else SQLite refused.
+ *  - Strings passed in are borrowed for the call. Strings handed to a
+ *    callback are borrowed for the duration of that callback only.
+ *  - Times are milliseconds since the Unix epoch (UTC).
+ *  - List functions call fn(row, ctx) per row; fn returns 0 to continue or
+ *    anything else to stop, and then the list function returns that value.
+ *
+ * Thread safety: a store handle is used by one thread at a time (it caches
+ * prepared statements). Several handles on one file are fine, in one process
+ * or many: WAL lets readers run beside the one writer, and a writer waits up
+ * to busy_timeout_ms for another. The server gives its writer thread one
+ * handle and each reader its own.
+ * Safe on the render thread: no function here (all do I/O and allocate).
+ */
+#ifndef TT_STORAGE_STORE_H
+#define TT_STORAGE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/limits.h"
+
+typedef struct store store;
+
+/* ---- Opening, closing, health ---- */
+
+/*
+ * How durable a commit is once store_* returns:
+ *  FULL   (default): fsync at every commit. A committed transaction survives
+ *         a process crash, an OS crash and a power loss. An edit is
+ *         acknowledged only after its transaction commits, so this is what
+ *         the acknowledgement promises; group commit (store_ops_append with
+ *         many ops, or store_tx_*) pays for it.
+ *  NORMAL: WAL without fsync at commit (fsync at checkpoints only). A commit
+ *         survives a process crash (SIGKILL) but the last transactions may be
+ *         lost on power loss or OS crash. For tests and benches, or a
+ *         deployment that accepts that.
+ */
+typedef enum store_sync {
+	STORE_SYNC_NORMAL = 1,
+	STORE_SYNC_FULL = 2,
+} store_sync;
+
+typedef struct store_config {
+	store_sync synchronous; /* default STORE_SYNC_FULL */
+	int busy_timeout_ms;    /* wait this long for a lock; default 5000 */
+	bool read_only;         /* open without writing or migrating; default false */
+} store_config;
+
+/* Fills cfg with the defaults above. */
+void store_config_default(store_config *cfg);
+
+/*
+ * Opens (creating if missing, unless read_only) the database at path, turns
+ * on WAL, foreign keys, the busy timeout and the synchronous level, and
+ * migrates the schema forward to store_schema_version(), each step in its own
+ * transaction. cfg NULL means the defaults.
+ * A database whose schema is newer than this build is refused with
+ * TT_EUNSUPPORTED; a read-only open of an older schema with TT_EUNSUPPORTED.
+ * Like sqlite3_open, *out is set even on failure (unless TT_ENOMEM) so that
+ * store_errmsg() can say why; call store_close() on it in every case.
+ */
+int store_open(const char *path, const store_config *cfg, store **out);
+
+/* Finalizes the cached statements and closes the database; st may be NULL.
+ * An open transaction (store_tx_begin) is rolled back. */
+void store_close(store *st);
+
+/* The message of the last failure on st ("" when none); borrowed, valid
+ * until the next call on st. Never NULL (also for st NULL). */
+const char *store_errmsg(const store *st);
+
+/* The schema version this build migrates to. */
+int store_schema_version(void);
+
+/* Health: runs a trivial query. TT_OK when the database answers. */
+int store_check(store *st);
+
+/* Thorough check: PRAGMA integrity_check and foreign_key_check. TT_OK, or
+ * TT_EFORMAT with the first problem in store_errmsg(). Reads the whole file. */
+int store_verify(store *st);
+
+/* ---- Transactions (group commit) ----
+ *
+ * Every write function below is atomic on its own (its own transaction).
+ * Between store_tx_begin and store_tx_commit, writes join one transaction
+ * instead, so that the writer thread commits many at once; each write
+ * function still either applies whole or not at all (a savepoint), so a
+ * failed write inside a group does not spoil the others. Nothing written in
+ * the group is durable, and nothing may be acknowledged, until
+ * store_tx_commit returns TT_OK. Groups do not nest.
+ */
+int store_tx_begin(store *st);      /* BEGIN IMMEDIATE; TT_EINVAL if open */
+int store_tx_commit(store *st);     /* on failure the group is rolled back */
+void store_tx_rollback(store *st);  /* no-op when no group is open */
+
+/* ---- Sessions ---- */
+
+#define STORE_ID_LEN 10 /* session ids: 10 characters of base32 (50 bits) */
+
+typedef struct store_session {
+	char id[STORE_ID_LEN + 1];          /* [a-z2-7], URL-safe */
+	char name[TT_MAX_SESSION_NAME + 1]; /* 1..TT_MAX_SESSION_NAME bytes */
+	int64_t created_at;                 /* ms since the epoch */
+} store_session;
+
+/* Creates a session with a fresh random id and the current time. name must
+ * be 1..TT_MAX_SESSION_NAME bytes (TT_EINVAL, TT_ELIMIT). */
+int store_session_create(store *st, const char *name, store_session *out);
+
+/* TT_ENOTFOUND when no session has this id. */
+int store_session_get(store *st, const char *id, store_session *out);
+
+typedef int (*store_session_fn)(const store_session *s, void *ctx);
+
+/* Sessions newest first, at most limit of them (limit <= 0: all). */
+int store_session_list(store *st, int limit, store_session_fn fn, void *ctx);
+
+/* ---- Documents ----
+ *
+ * A document belongs to a session and has a name unique among the
+ * session's live documents. Deleting a document only marks it deleted: its
+ * operations, snapshots and evaluations stay as history, and its name is
+ * free for a new document.
+ */
+typedef struct store_doc {
+	int64_t id;
+	char session_id[STORE_ID_LEN + 1];
+	char name[TT_MAX_DOC_NAME + 1]; /* 1..TT_MAX_DOC_NAME bytes */
+	int64_t created_at;
+	int64_t revision; /* head: the highest stored op revision, 0 when none */
+} store_doc;
+
+/* TT_ENOTFOUND (no such session), TT_EEXIST (name taken), TT_EINVAL and
+ * TT_ELIMIT (name empty or too long). */
+int store_doc_create(store *st, const char *session_id, const char *name,
+		     store_doc *out);
+
+/* A live document by id, or by session and name; TT_ENOTFOUND otherwise. */
+int store_doc_get(store *st, int64_t doc_id, store_doc *out);
+int store_doc_find(store *st, const char *session_id, const char *name,
+		   store_doc *out);
+
+/* TT_ENOTFOUND, TT_EEXIST (another live document has the name). */
+int store_doc_rename(store *st, int64_t doc_id, const char *name);
+
+/* Marks the document deleted; TT_ENOTFOUND when it is not live. */
+int store_doc_delete(store *st, int64_t doc_id);
+
+typedef int (*store_doc_fn)(const store_doc *d, void *ctx);
+
+/* The session's live documents in order of creation. An unknown session
+ * simply has none. */
+int store_doc_list(store *st, const char *session_id, store_doc_fn fn,
+		   void *ctx);
+
+/* ---- Operations (the edit log) ----
+ *
+ * Invariant: a document's stored revisions are exactly 1..head, each once.
+ * An op whose revision is not head + 1 at the moment it is written is
+ * refused with TT_ECONFLICT.
+ */
+typedef struct store_op {
+	int64_t doc_id;
+	int64_t revision; /* >= 1 */
+	int64_t time_ms;
+	const char *author; /* opaque, may be "" */
+	const char *op;     /* opaque text (the server's encoding) */
+	size_t op_len;      /* bytes of op */
+} store_op;
+
+/*
+ * Writes ops[0..n) in one transaction (or, inside store_tx_begin, one
+ * savepoint of the group): all of them or none. Ops of one document must come
+ * in revision order. On failure, *failed (if not NULL) is the index of the
+ * op that was refused (n when the commit itself failed) and nothing of the
+ * batch is stored. Returns only after the commit (when not in a group):
+ * the ops are then durable to the configured synchronous level.
+ * TT_ENOTFOUND: the document does not exist. TT_ECONFLICT: see above.
+ */
+int store_ops_append(store *st, const store_op *ops, size_t n, size_t *failed);
+
+typedef int (*store_op_fn)(const store_op *op, void *ctx);
+
+/* The document's ops with revision > after, in revision order. */
+int store_ops_since(store *st, int64_t doc_id, int64_t after, store_op_fn fn,
+		    void *ctx);
+
+/* ---- Snapshots ----
+ *
+ * The document's text as of a revision, so that loading replays only the
+ * ops after the latest snapshot. When to take one (every N revisions) is
+ * the caller's policy.
+ */
+
+/* TT_ELIMIT past TT_MAX_DOC_BYTES, TT_EEXIST when (doc, revision) has one,
+ * TT_ENOTFOUND for an unknown document. */
+int store_snapshot_put(store *st, int64_t doc_id, int64_t revision,
+		       const char *text, size_t len);
+
+/*
+ * The latest snapshot of the document at or before revision at_most
+ * (INT64_MAX: the latest of all). *text is malloc'd, NUL-terminated, and the
+ * caller frees it; *len excludes the NUL. TT_ENOTFOUND when there is none.
+ */
+int store_snapshot_load(store *st, int64_t doc_id, int64_t at_most,
+			int64_t *revision, char **text, size_t *len);
+
+/* ---- Evaluations ---- */
+
+typedef struct store_eval {
+	int64_t id;             /* set by store_eval_append */
+	const char *session_id;
+	int64_t doc_id;
+	int64_t revision;       /* the document revision evaluated */
+	int64_t time_ms;        /* when it was requested */
+	const char *author;
+	int64_t range_from;     /* the evaluated range of the document, in the */
+	int64_t range_to;       /* caller's units (UTF-16 code units) */
+	const char *code;       /* the evaluated text */
+	size_t code_len;        /* <= TT_MAX_CODE_BYTES */
+	bool ok;                /* landed (true) or failed (false) */
+	int64_t landing_frame;  /* stream frame it took effect at (when ok) */
+	int64_t cycle_n;        /* landing cycle, exact: cycle_n / cycle_d */
+	int64_t cycle_d;
+	int64_t cps_n;          /* tempo at landing, exact: cps_n / cps_d */
+	int64_t cps_d;
+	const char *result;     /* error text when !ok; may be NULL or "" */
+} store_eval;
+
+/* Stores ev and sets ev->id. TT_ENOTFOUND (session or document unknown),
+ * TT_ELIMIT (code too long), TT_EINVAL (a zero denominator). */
+int store_eval_append(store *st, store_eval *ev);
+
+typedef int (*store_eval_fn)(const store_eval *ev, void *ctx);
+
+/* The session's evaluations with id > after_id, in order; at most limit
+ * (limit <= 0: all). */
+int store_eval_list(store *st, const char *session_id, int64_t after_id,
+		    int limit, store_eval_fn fn, void *ctx);
+
+/* ---- Tempo ----
+ *
+ * Tempo is a list of segments: from stream frame `frame`, which is cycle
+ * cycle_n/cycle_d, the clock runs at cps_n/cps_d cycles per second. */
+typedef struct store_tempo {
+	int64_t id;             /* set by store_tempo_append */
+	const char *session_id;
+	int64_t frame;
+	int64_t cycle_n, cycle_d;
+	int64_t cps_n, cps_d;
+	int64_t time_ms;
+	const char *author;     /* may be "" */
+} store_tempo;
+
+/* TT_ENOTFOUND (session unknown), TT_EINVAL (zero denominator, cps <= 0). */
+int store_tempo_append(store *st, store_tempo *t);
+
+typedef int (*store_tempo_fn)(const store_tempo *t, void *ctx);
+
+/* The session's segments in order of frame (then of appending). */
+int store_tempo_list(store *st, const char *session_id, store_tempo_fn fn,
+		     void *ctx);
+
+#endif
