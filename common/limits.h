@@ -86,6 +86,21 @@
  * it the oldest operations leave the window early. */
 #define TT_MAX_OT_HISTORY_BYTES (8 * 1024 * 1024)
 
+/* A performer's display name in bytes, as shown beside their cursor. */
+#define TT_MAX_DISPLAY_NAME 64
+
+/* A client's own identifier (hello's client_id), which makes its resent
+ * operations recognisable: long enough for a UUID, short enough to store
+ * with every operation. */
+#define TT_MAX_CLIENT_ID 64
+
+/* Selections one performer may show in one document (CodeMirror allows
+ * many cursors; 32 covers any real use and bounds each presence message). */
+#define TT_MAX_SELECTIONS 32
+
+/* Documents one connection may have open at once. */
+#define TT_MAX_OPEN_DOCS 64
+
 /* ---- Pattern language (engine/) ---- */
 
 /* Source code of one program in bytes. */

@@ -96,6 +96,13 @@ static const char *const migrations[] = {
 	" time_ms INTEGER NOT NULL,"
 	" author TEXT NOT NULL);"
 	"CREATE INDEX tempo_session ON tempo(session_id, frame, id);",
+	/* 3: who sent each op, as the client named it (client_id, client_seq),
+	 * so that an op resent after a lost acknowledgement is recognised and
+	 * acknowledged again instead of being applied twice. */
+	"ALTER TABLE ops ADD COLUMN client_id TEXT;"
+	"ALTER TABLE ops ADD COLUMN client_seq INTEGER;"
+	"CREATE UNIQUE INDEX ops_client ON ops(doc_id, client_id, client_seq)"
+	" WHERE client_id IS NOT NULL;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

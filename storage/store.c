@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "common/error.h"
+#include "common/utf8.h"
 #include "storage/store_int.h"
 
 void store_config_default(store_config *cfg)
@@ -161,6 +162,9 @@ int store__check_name(store *st, const char *name, size_t max,
 		return store__fail(st, TT_ELIMIT,
 				   "%s name is %zu bytes, over the limit of %zu",
 				   what, n, max);
+	if (!utf8_valid(name, n))
+		return store__fail(st, TT_EINVAL, "%s name is not valid UTF-8",
+				   what);
 	return TT_OK;
 }
 
@@ -341,14 +345,16 @@ void store_close(store *st)
 
 int store_check(store *st)
 {
+	/* Reads a page of a real table (not only the schema), in constant
+	 * time however large the table. */
 	sqlite3_stmt *s = store__stmt(st, SQL_CHECK,
-				      "SELECT count(*) FROM sessions");
+				      "SELECT 1 FROM sessions LIMIT 1");
 	int rc;
 
 	if (!s)
-		return store__err(st, sqlite3_errcode(st->db));
+		return TT_EDB;
 	rc = sqlite3_step(s);
-	rc = rc == SQLITE_ROW ? TT_OK : store__err(st, rc);
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? TT_OK : store__err(st, rc);
 	store__done(s);
 	return rc;
 }

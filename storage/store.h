@@ -125,7 +125,7 @@ typedef struct store_session {
 } store_session;
 
 /* Creates a session with a fresh random id and the current time. name must
- * be 1..TT_MAX_SESSION_NAME bytes (TT_EINVAL, TT_ELIMIT). */
+ * be 1..TT_MAX_SESSION_NAME bytes of valid UTF-8 (TT_EINVAL, TT_ELIMIT). */
 int store_session_create(store *st, const char *name, store_session *out);
 
 /* TT_ENOTFOUND when no session has this id. */
@@ -152,7 +152,7 @@ typedef struct store_doc {
 } store_doc;
 
 /* TT_ENOTFOUND (no such session), TT_EEXIST (name taken), TT_EINVAL and
- * TT_ELIMIT (name empty or too long). */
+ * TT_ELIMIT (name empty, not UTF-8, or too long). */
 int store_doc_create(store *st, const char *session_id, const char *name,
 		     store_doc *out);
 
@@ -187,14 +187,16 @@ typedef struct store_op {
 	const char *author; /* opaque, may be "" */
 	const char *op;     /* opaque text (the server's encoding) */
 	size_t op_len;      /* bytes of op */
+	const char *client_id; /* the sender's own name for itself, or NULL */
+	int64_t client_seq;    /* the sender's number for this op (with client_id) */
 } store_op;
 
 /*
  * Writes ops[0..n) in one transaction (or, inside store_tx_begin, one
  * savepoint of the group): all of them or none. Ops of one document must come
  * in revision order. On failure, *failed (if not NULL) is the index of the
- * op that was refused (n when the commit itself failed) and nothing of the
- * batch is stored. Returns only after the commit (when not in a group):
+ * op that was refused (n when the transaction could not begin or commit)
+ * and nothing of the batch is stored. Returns only after the commit (when not in a group):
  * the ops are then durable to the configured synchronous level.
  * TT_ENOTFOUND: the document does not exist. TT_ECONFLICT: see above.
  */
@@ -205,6 +207,12 @@ typedef int (*store_op_fn)(const store_op *op, void *ctx);
 /* The document's ops with revision > after, in revision order. */
 int store_ops_since(store *st, int64_t doc_id, int64_t after, store_op_fn fn,
 		    void *ctx);
+
+/* For each client that sent ops to the document with a client_id, its op
+ * with the highest client_seq (fn sees doc_id, revision, client_id and
+ * client_seq; author and op are empty). (doc, client_id, client_seq) is
+ * unique: storing it twice is refused with TT_EEXIST. */
+int store_ops_last_by_client(store *st, int64_t doc_id, store_op_fn fn, void *ctx);
 
 /* ---- Snapshots ----
  *

@@ -26,6 +26,7 @@ enum store__stmt_id {
 	SQL_OP_HEAD,
 	SQL_OP_INSERT,
 	SQL_OP_SINCE,
+	SQL_OP_LAST_BY_CLIENT,
 	SQL_SNAP_INSERT,
 	SQL_SNAP_LOAD,
 	SQL_EVAL_INSERT,
@@ -90,7 +91,8 @@ int store__bind_text(sqlite3_stmt *s, int i, const char *p, size_t len);
  * schema's CHECKs bound every column copied this way. */
 void store__col_copy(sqlite3_stmt *s, int i, char *buf, size_t cap);
 
-/* Checks a name: 1..max bytes; TT_EINVAL or TT_ELIMIT (recorded). */
+/* Checks a name: 1..max bytes of valid UTF-8; TT_EINVAL or TT_ELIMIT
+ * (recorded). */
 int store__check_name(store *st, const char *name, size_t max,
 		      const char *what);
 

@@ -186,6 +186,19 @@ static void test_refusals(void)
 	store_close(NULL);
 }
 
+static void test_check_fails(void)
+{
+	const char *p = path_of("check.db");
+	store *st = NULL;
+
+	store_open(p, NULL, &st);
+	is_int(store_check(st), TT_OK, "check passes");
+	is_int(raw_exec(p, "DROP TABLE sessions"), SQLITE_OK,
+	       "another connection drops a table");
+	ok(store_check(st) != TT_OK, "check fails: %s", store_errmsg(st));
+	store_close(st);
+}
+
 static void test_read_only(void)
 {
 	const char *p = path_of("ro.db");
@@ -268,6 +281,12 @@ static void test_sessions(store *st)
 	       "unknown id is TT_ENOTFOUND");
 	is_int(store_session_get(st, "", &got), TT_ENOTFOUND, "empty id not found");
 	is_int(store_session_create(st, "", &b), TT_EINVAL, "empty name refused");
+	is_int(store_session_create(st, "bad \xc3(", &b), TT_EINVAL,
+	       "invalid UTF-8 refused");
+	is_int(store_session_create(st, "Gr\xc3\xbc\xc3\x9f" "e \xf0\x9f\x8e\xb5", &b),
+	       TT_OK, "UTF-8 name accepted");
+	is_int(store_session_get(st, b.id, &got), TT_OK, "get it");
+	is_str(got.name, "Gr\xc3\xbc\xc3\x9f" "e \xf0\x9f\x8e\xb5", "UTF-8 round-trips");
 	memset(name, 'n', sizeof name);
 	name[TT_MAX_SESSION_NAME] = '\0';
 	is_int(store_session_create(st, name, &b), TT_OK, "name of N bytes accepted");
@@ -279,7 +298,7 @@ static void test_sessions(store *st)
 	is_int(store_session_create(st, "third", &b), TT_OK, "third session");
 
 	is_int(store_session_list(st, 0, count_fn, &n), TT_OK, "list all");
-	is_int(n, 3, "three sessions listed");
+	is_int(n, 4, "four sessions listed");
 	memset(arr, 0, sizeof arr);
 	is_int(store_session_list(st, 2, collect_fn, arr), TT_OK, "list 2");
 	is_str(arr[0].name, "third", "newest first");
@@ -339,6 +358,7 @@ static void test_docs_create(store *st, store_session *s, store_session *s2)
 	is_int(store_doc_create(st, "short", "x", &e), TT_ENOTFOUND,
 	       "malformed session id is TT_ENOTFOUND");
 	is_int(store_doc_create(st, s->id, "", &e), TT_EINVAL, "empty name refused");
+	is_int(store_doc_create(st, s->id, "\xff", &e), TT_EINVAL, "non-UTF-8 name refused");
 	memset(name, 'd', sizeof name);
 	name[TT_MAX_DOC_NAME] = '\0';
 	is_int(store_doc_create(st, s->id, name, &e), TT_OK, "name of N bytes accepted");
@@ -416,7 +436,8 @@ static int op_collect(const store_op *op, void *ctx)
 
 static store_op mkop(int64_t doc, int64_t rev, const char *text)
 {
-	store_op op = { doc, rev, 1700000000000 + rev, "ann", text, strlen(text) };
+	store_op op = { .doc_id = doc, .revision = rev, .time_ms = 1700000000000 + rev,
+			.author = "ann", .op = text, .op_len = strlen(text) };
 	return op;
 }
 
@@ -465,6 +486,211 @@ static void test_ops(store *st)
 	b[0] = mkop(d.id, 3, "x");
 	b[0].op = NULL;
 	is_int(store_ops_append(st, b, 1, &failed), TT_EINVAL, "NULL op text refused");
+}
+
+struct client_seen {
+	int n;
+	char ids[4][16];
+	int64_t seqs[4];
+	int64_t revs[4];
+};
+
+static int client_collect(const store_op *op, void *ctx)
+{
+	struct client_seen *c = ctx;
+	if (c->n < 4) {
+		snprintf(c->ids[c->n], sizeof c->ids[0], "%s", op->client_id);
+		c->seqs[c->n] = op->client_seq;
+		c->revs[c->n] = op->revision;
+	}
+	c->n++;
+	return 0;
+}
+
+/* The client's identity of an op: kept, unique, and its latest findable. */
+static void test_ops_client(store *st)
+{
+	store_session s;
+	store_doc d;
+	struct client_seen c;
+	struct op_seen seen;
+	store_op b[4];
+
+	store_session_create(st, "clients", &s);
+	store_doc_create(st, s.id, "a", &d);
+	for (int i = 0; i < 4; i++)
+		b[i] = mkop(d.id, i + 1, "[\"x\"]");
+	b[0].client_id = "alice";
+	b[0].client_seq = 1;
+	b[1].client_id = "bob";
+	b[1].client_seq = 7;
+	b[2].client_id = "alice";
+	b[2].client_seq = 2;
+	/* b[3] has no client id, as ops from older clients. */
+	is_int(store_ops_append(st, b, 4, NULL), TT_OK, "ops with and without client ids");
+	memset(&c, 0, sizeof c);
+	is_int(store_ops_last_by_client(st, d.id, client_collect, &c), TT_OK, "last op by client");
+	is_int(c.n, 2, "one row per client id");
+	for (int i = 0; i < 2 && i < c.n; i++) {
+		if (strcmp(c.ids[i], "alice") == 0)
+			ok(c.seqs[i] == 2 && c.revs[i] == 3, "alice: seq 2 at revision 3");
+		else
+			ok(strcmp(c.ids[i], "bob") == 0 && c.seqs[i] == 7 && c.revs[i] == 2,
+			   "bob: seq 7 at revision 2");
+	}
+	memset(&seen, 0, sizeof seen);
+	store_ops_since(st, d.id, 0, op_collect, &seen);
+	is_int(seen.n, 4, "all four ops stored");
+	b[0] = mkop(d.id, 5, "[\"y\"]");
+	b[0].client_id = "alice";
+	b[0].client_seq = 2;
+	is_int(store_ops_append(st, b, 1, NULL), TT_EEXIST, "the same client op twice is refused");
+	store_doc_get(st, d.id, &d);
+	is_int(d.revision, 4, "and not stored");
+}
+
+/* More documents in one batch than the head cache holds, interleaved. */
+static void test_ops_many_docs(store *st)
+{
+	store_session s;
+	store_doc d[20];
+	store_op b[60];
+	char name[8];
+	int i, heads_ok = 1;
+
+	store_session_create(st, "many docs", &s);
+	for (i = 0; i < 20; i++) {
+		snprintf(name, sizeof name, "m%d", i);
+		store_doc_create(st, s.id, name, &d[i]);
+	}
+	for (i = 0; i < 60; i++)
+		b[i] = mkop(d[i % 20].id, 1 + i / 20, "x");
+	is_int(store_ops_append(st, b, 60, NULL), TT_OK,
+	       "60 ops over 20 documents, interleaved");
+	for (i = 0; i < 20; i++) {
+		store_doc_get(st, d[i].id, &d[i]);
+		heads_ok &= d[i].revision == 3;
+	}
+	ok(heads_ok, "every document at revision 3");
+	b[59] = mkop(d[19].id, 3, "x");
+	b[0] = mkop(d[0].id, 4, "x");
+	for (i = 1; i < 59; i++)
+		b[i] = mkop(d[i % 20].id, 4 + i / 20, "x");
+	is_int(store_ops_append(st, b, 60, NULL), TT_ECONFLICT,
+	       "a stale revision at the end of a long batch");
+	store_doc_get(st, d[5].id, &d[5]);
+	is_int(d[5].revision, 3, "nothing of it stored");
+}
+
+/*
+ * A model check of the edit log: random batches over a few documents, some
+ * with a wrong revision, some inside groups that commit or roll back; the
+ * store must agree with a model that applies a batch only when all of its
+ * revisions are next, and the failed index must name the first wrong op.
+ */
+#define MODEL_DOCS 5
+
+typedef struct model {
+	int64_t head[MODEL_DOCS];   /* committed */
+	int64_t tx_head[MODEL_DOCS]; /* inside the open group */
+	int64_t ids[MODEL_DOCS];
+	int bad_index, bad_code;
+} model;
+
+static int model_batch(store *st, model *m, unsigned *seed)
+{
+	store_op b[10];
+	int64_t h[MODEL_DOCS];
+	int i, k = 1 + rand_r(seed) % 10, first_bad = -1, doc;
+	size_t failed = 0;
+	int rc;
+
+	memcpy(h, m->tx_head, sizeof h);
+	for (i = 0; i < k; i++) {
+		doc = rand_r(seed) % MODEL_DOCS;
+		b[i] = mkop(m->ids[doc], h[doc] + 1, "m");
+		if (rand_r(seed) % 20 == 0) {
+			b[i].revision += rand_r(seed) % 2 ? 1 : -1;
+			if (first_bad < 0)
+				first_bad = i;
+		} else {
+			h[doc]++;
+		}
+	}
+	rc = store_ops_append(st, b, (size_t)k, &failed);
+	if (first_bad < 0 && rc == TT_OK)
+		memcpy(m->tx_head, h, sizeof h);
+	else if (!(first_bad >= 0 && rc == TT_ECONFLICT &&
+		   failed == (size_t)first_bad))
+		m->bad_index++;
+	return rc;
+}
+
+static int count_contiguous(const store_op *op, void *ctx)
+{
+	int64_t *next = ctx;
+
+	if (op->revision == *next)
+		(*next)++;
+	else
+		*next = -1000000;
+	return 0;
+}
+
+/* Ends the open group: rolls back or commits, and the model follows. */
+static void model_end_group(store *st, model *m, int commit)
+{
+	if (!commit) {
+		store_tx_rollback(st);
+		memcpy(m->tx_head, m->head, sizeof m->head);
+	} else if (store_tx_commit(st) == TT_OK) {
+		memcpy(m->head, m->tx_head, sizeof m->head);
+	} else {
+		m->bad_code++;
+	}
+}
+
+static void test_ops_model(store *st)
+{
+	unsigned seed = 7;
+	store_session s;
+	store_doc d;
+	model m;
+	int i, in_group = 0, heads_ok = 1;
+	int64_t next;
+	char name[8];
+
+	memset(&m, 0, sizeof m);
+	store_session_create(st, "model", &s);
+	for (i = 0; i < MODEL_DOCS; i++) {
+		snprintf(name, sizeof name, "m%d", i);
+		store_doc_create(st, s.id, name, &d);
+		m.ids[i] = d.id;
+	}
+	for (i = 0; i < 3000; i++) {
+		if (!in_group && rand_r(&seed) % 10 == 0)
+			in_group = store_tx_begin(st) == TT_OK;
+		model_batch(st, &m, &seed);
+		if (!in_group)
+			memcpy(m.head, m.tx_head, sizeof m.head);
+		else if (rand_r(&seed) % 5 == 0) {
+			model_end_group(st, &m, rand_r(&seed) % 3 != 0);
+			in_group = 0;
+		}
+	}
+	if (in_group)
+		model_end_group(st, &m, 1);
+	is_int(m.bad_index, 0, "3000 random batches: every outcome as the model says");
+	is_int(m.bad_code, 0, "every group commit succeeded");
+	for (i = 0; i < MODEL_DOCS; i++) {
+		next = 1;
+		store_doc_get(st, m.ids[i], &d);
+		store_ops_since(st, m.ids[i], 0, count_contiguous, &next);
+		heads_ok &= d.revision == m.head[i] && next == m.head[i] + 1;
+	}
+	ok(heads_ok, "heads and logs equal the model's (%lld %lld %lld %lld %lld)",
+	   (long long)m.head[0], (long long)m.head[1], (long long)m.head[2],
+	   (long long)m.head[3], (long long)m.head[4]);
 }
 
 static void test_group(store *st)
@@ -708,6 +934,27 @@ static void test_tempo(store *st)
 	   "in frame order");
 }
 
+/* A writer waits busy_timeout_ms for another's lock, then TT_EAGAIN. */
+static void test_busy(store *st)
+{
+	store_config cfg;
+	store *st2 = NULL;
+	store_session s;
+
+	store_config_default(&cfg);
+	cfg.busy_timeout_ms = 50;
+	store_open(path_of("main.db"), &cfg, &st2);
+	is_int(store_tx_begin(st), TT_OK, "first handle takes the write lock");
+	is_int(store_session_create(st2, "blocked", &s), TT_EAGAIN,
+	       "second writer gets TT_EAGAIN after its timeout");
+	ok(strlen(store_errmsg(st2)) > 0, "message: %s", store_errmsg(st2));
+	is_int(store_tx_begin(st2), TT_EAGAIN, "a group cannot start either");
+	store_tx_commit(st);
+	is_int(store_session_create(st2, "unblocked", &s), TT_OK,
+	       "it writes once the lock is free");
+	store_close(st2);
+}
+
 static void test_second_handle(store *st)
 {
 	store *st2 = NULL;
@@ -723,6 +970,7 @@ static void test_second_handle(store *st)
 	store_tx_commit(st);
 	is_int(store_session_get(st2, s.id, &got), TT_OK, "visible after commit");
 	store_close(st2);
+	test_busy(st);
 }
 
 static void test_corruption(void)
@@ -753,6 +1001,7 @@ static void test_corruption(void)
 
 int main(void)
 {
+	store_config cfg;
 	store *st = NULL;
 	const char *tmp = getenv("TMPDIR");
 
@@ -766,11 +1015,19 @@ int main(void)
 	test_migrate_from_v1();
 	test_refusals();
 	test_read_only();
-	is_int(store_open(path_of("main.db"), NULL, &st), TT_OK, "open main");
+	test_check_fails();
+	/* NORMAL: these tests check logic, not fsync (test_store_crash
+	 * checks durability), and thousands of fsyncs would take seconds. */
+	store_config_default(&cfg);
+	cfg.synchronous = STORE_SYNC_NORMAL;
+	is_int(store_open(path_of("main.db"), &cfg, &st), TT_OK, "open main");
 	test_sessions(st);
 	test_session_ids_unique(st);
 	test_docs(st);
 	test_ops(st);
+	test_ops_client(st);
+	test_ops_many_docs(st);
+	test_ops_model(st);
 	test_group(st);
 	test_snapshots(st);
 	test_evals(st);
