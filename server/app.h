@@ -16,6 +16,7 @@
 
 typedef struct http_server http_server;
 typedef struct loop loop;
+typedef struct writer writer;
 
 typedef struct tt_app {
 	tt_config cfg;
@@ -23,6 +24,8 @@ typedef struct tt_app {
 	pthread_mutex_t store_lock;
 	int64_t started_ms;    /* monotonic clock at start, for uptime */
 	loop *loop;             /* upgraded WebSocket connections */
+	writer *writer;         /* commits edit operations (group commit) */
+	store_config store_cfg; /* how every store handle is opened */
 	http_server *http;
 } tt_app;
 

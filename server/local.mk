@@ -9,7 +9,11 @@ server_tuttid_SOURCES = \
 	server/static.c server/static.h \
 	server/loop.c server/loop.h \
 	server/ws_conn.c server/ws_conn.h \
-	server/rpc.c server/rpc.h
+	server/rpc.c server/rpc.h \
+	server/session.c server/session.h \
+	server/editing.c server/editing.h \
+	server/writer.c server/writer.h
 server_tuttid_CPPFLAGS = $(AM_CPPFLAGS) $(MHD_CFLAGS) $(JANSSON_CFLAGS) $(SQLITE_CFLAGS)
-server_tuttid_LDADD = server/libtt_ws.a storage/libtt_storage.a common/libtt_common.a \
+server_tuttid_LDADD = server/libtt_ws.a collab/libtt_collab.a storage/libtt_storage.a \
+	common/libtt_common.a \
 	$(MHD_LIBS) $(JANSSON_LIBS) $(SQLITE_LIBS) $(MBEDTLS_LIBS)

@@ -20,7 +20,10 @@
 #include "server/app.h"
 #include "server/http.h"
 #include "server/log.h"
+#include "server/editing.h"
 #include "server/loop.h"
+#include "server/session.h"
+#include "server/writer.h"
 #include "server/ws_conn.h"
 
 int64_t app_now_ms(void)
@@ -59,6 +62,7 @@ static int open_store(tt_app *app)
 		return TT_EIO;
 	}
 	store_config_default(&sc);
+	app->store_cfg = sc;
 	rc = store_open(app->cfg.db_path, &sc, &app->st);
 	if (rc != TT_OK) {
 		log_error("main", "cannot open database %s: %s (%s)", app->cfg.db_path,
@@ -70,6 +74,18 @@ static int open_store(tt_app *app)
 	log_info("main", "database %s (schema version %d)", app->cfg.db_path,
 		 store_schema_version());
 	return TT_OK;
+}
+
+/* Loop thread, at shutdown: connections first (each gets 1001), then the
+ * writer (it commits what is queued), then the memory of the sessions. */
+static void shutdown_loop(void *arg)
+{
+	tt_app *app = arg;
+
+	ws_conn_close_all(app);
+	writer_stop(app->writer);
+	app->writer = NULL;
+	sessions_free_all();
 }
 
 static int wait_for_signal(void)
@@ -116,6 +132,11 @@ int main(int argc, char **argv)
 		log_error("main", "cannot start the event loop");
 		goto out;
 	}
+	if (writer_start(app.cfg.db_path, &app.store_cfg, app.loop, editing_on_commit, &app,
+			 &app.writer, err, sizeof err) != TT_OK) {
+		log_error("main", "%s", err);
+		goto out;
+	}
 	if (http_start(&app, &app.http, err, sizeof err) != TT_OK) {
 		log_error("main", "%s", err);
 		goto out;
@@ -130,7 +151,7 @@ out:
 	/* Connections first: libmicrohttpd wants upgraded sockets closed
 	 * before its daemon stops. */
 	if (app.loop)
-		loop_stop(app.loop, ws_conn_close_all, &app);
+		loop_stop(app.loop, shutdown_loop, &app);
 	http_stop(app.http);
 	store_close(app.st);
 	pthread_mutex_destroy(&app.store_lock);

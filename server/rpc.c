@@ -11,7 +11,9 @@
 #include "common/error.h"
 #include "common/limits.h"
 #include "server/app.h"
+#include "server/editing.h"
 #include "server/log.h"
+#include "server/session.h"
 #include "server/ws_conn.h"
 
 /* The protocol's version: a client sees it in hello and can refuse a
@@ -27,33 +29,67 @@ typedef struct rpc_method {
 
 static void on_hello(rpc_state *rs, ws_conn *wc, json_t *req, json_t *id);
 static void on_ping(rpc_state *rs, ws_conn *wc, json_t *req, json_t *id);
+static void on_join(rpc_state *rs, ws_conn *wc, json_t *req, json_t *id);
+static void on_leave(rpc_state *rs, ws_conn *wc, json_t *req, json_t *id);
 
 static const rpc_method methods[] = {
 	{ "hello", on_hello },
 	{ "ping", on_ping },
+	{ "join", on_join },
+	{ "leave", on_leave },
+	{ "doc.list", editing_doc_list },
+	{ "doc.create", editing_doc_create },
+	{ "doc.rename", editing_doc_rename },
+	{ "doc.delete", editing_doc_delete },
+	{ "doc.open", editing_doc_open },
+	{ "doc.close", editing_doc_close },
+	{ "op", editing_op },
+	{ "presence", editing_presence },
 };
 
-void rpc_init(rpc_state *rs, tt_app *app)
+/* Colours for performers who do not pick one: distinct on a dark editor. */
+static const char *const palette[] = {
+	"#e6194b", "#3cb44b", "#ffe119", "#4363d8", "#f58231", "#911eb4",
+	"#46f0f0", "#f032e6", "#bcf60c", "#fabebe", "#008080", "#e6beff",
+};
+
+void rpc_init(rpc_state *rs, tt_app *app, ws_conn *wc, int64_t user)
 {
 	memset(rs, 0, sizeof *rs);
 	rs->app = app;
+	rs->wc = wc;
+	rs->user = user;
+	snprintf(rs->name, sizeof rs->name, "guest-%lld", (long long)user);
+	snprintf(rs->color, sizeof rs->color, "%s",
+		 palette[(size_t)user % (sizeof palette / sizeof palette[0])]);
 }
 
 void rpc_fini(rpc_state *rs)
 {
-	(void)rs;
+	session_leave(rs);
 }
 
-/* A reply: msg gains the request's id (when it had one). Steals msg. */
-static void reply(ws_conn *wc, json_t *id, json_t *msg)
+void rpc_reply(ws_conn *wc, json_t *id, json_t *msg)
 {
+	if (!msg) {
+		/* json_pack failed: only out of memory or a bug, never input. */
+		log_error("rpc", "a reply could not be built");
+		msg = json_pack("{s:s,s:{s:s,s:s}}", "type", "error", "error", "code", "internal",
+				"message", "the reply could not be built");
+		if (!msg)
+			return;
+	}
 	if (id)
 		json_object_set(msg, "id", id);
 	ws_conn_send_json(wc, msg);
 }
 
-__attribute__((format(printf, 4, 5)))
-static void reply_error(ws_conn *wc, json_t *id, const char *code, const char *fmt, ...)
+static void reply(ws_conn *wc, json_t *id, json_t *msg)
+{
+	rpc_reply(wc, id, msg);
+}
+
+void rpc_error(ws_conn *wc, json_t *id, const char *code, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -67,19 +103,108 @@ static void reply_error(ws_conn *wc, json_t *id, const char *code, const char *f
 
 static json_t *capabilities(void)
 {
-	return json_pack("[s,s]", "ping", "binary-echo");
+	return json_pack("[s,s,s]", "ping", "binary-echo", "editing");
 }
 
+static int valid_color(const char *c)
+{
+	if (strlen(c) != 7 || c[0] != '#')
+		return 0;
+	for (int i = 1; i < 7; i++)
+		if (!strchr("0123456789abcdefABCDEF", c[i]))
+			return 0;
+	return 1;
+}
+
+static int valid_client_id(const char *c)
+{
+	size_t n = strlen(c);
+	if (n == 0 || n > TT_MAX_CLIENT_ID)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!(c[i] == '-' || c[i] == '_' || (c[i] >= '0' && c[i] <= '9') ||
+		      (c[i] >= 'a' && c[i] <= 'z') || (c[i] >= 'A' && c[i] <= 'Z')))
+			return 0;
+	return 1;
+}
+
+/* hello may name the performer ("name", "color") and the client
+ * ("client": free text; "client_id": its stable identifier). */
 static void on_hello(rpc_state *rs, ws_conn *wc, json_t *req, json_t *id)
 {
-	const char *client = json_string_value(json_object_get(req, "client"));
+	json_t *name = json_object_get(req, "name");
+	json_t *color = json_object_get(req, "color");
+	json_t *cid = json_object_get(req, "client_id");
+	const char *agent = json_string_value(json_object_get(req, "client"));
 
-	rs->said_hello = 1;
-	if (client)
-		snprintf(rs->client, sizeof rs->client, "%s", client);
-	reply(wc, id, json_pack("{s:s,s:s,s:s,s:i,s:o}", "type", "hello", "server", "tuttid",
-				"version", PACKAGE_VERSION, "protocol", RPC_PROTOCOL,
-				"capabilities", capabilities()));
+	if (name && (!json_is_string(name) || json_string_length(name) == 0 ||
+		     json_string_length(name) > TT_MAX_DISPLAY_NAME)) {
+		rpc_error(wc, id, "bad_request", "\"name\" must be a string of 1 to %d bytes",
+			  TT_MAX_DISPLAY_NAME);
+		return;
+	}
+	if (color && (!json_is_string(color) || !valid_color(json_string_value(color)))) {
+		rpc_error(wc, id, "bad_request", "\"color\" must be \"#rrggbb\"");
+		return;
+	}
+	if (cid && (!json_is_string(cid) || !valid_client_id(json_string_value(cid)))) {
+		rpc_error(wc, id, "bad_request",
+			  "\"client_id\" must be 1 to %d characters of [A-Za-z0-9_-]",
+			  TT_MAX_CLIENT_ID);
+		return;
+	}
+	if (name)
+		snprintf(rs->name, sizeof rs->name, "%s", json_string_value(name));
+	if (color)
+		snprintf(rs->color, sizeof rs->color, "%s", json_string_value(color));
+	if (cid)
+		snprintf(rs->client_id, sizeof rs->client_id, "%s", json_string_value(cid));
+	if (agent)
+		snprintf(rs->agent, sizeof rs->agent, "%s", agent);
+	reply(wc, id, json_pack("{s:s,s:s,s:s,s:i,s:o,s:I,s:s,s:s}", "type", "hello",
+				"server", "tuttid", "version", PACKAGE_VERSION,
+				"protocol", RPC_PROTOCOL, "capabilities", capabilities(),
+				"user", (json_int_t)rs->user, "name", rs->name,
+				"color", rs->color));
+}
+
+static json_t *members_json(const live_session *s)
+{
+	json_t *arr = json_array();
+	for (const rpc_state *m = s->members; m; m = m->next_member)
+		json_array_append_new(arr, session_member_json(m));
+	return arr;
+}
+
+static void on_join(rpc_state *rs, ws_conn *wc, json_t *req, json_t *id)
+{
+	const char *sid = json_string_value(json_object_get(req, "session"));
+	live_session *s;
+	int rc;
+
+	if (!sid) {
+		rpc_error(wc, id, "bad_request", "join needs a string \"session\"");
+		return;
+	}
+	s = session_get(rs->app, sid, &rc);
+	if (!s) {
+		if (rc == TT_ENOTFOUND)
+			rpc_error(wc, id, "not_found", "no session with id '%.64s'", sid);
+		else
+			rpc_error(wc, id, "internal", "cannot load session: %s", tt_strerror(rc));
+		return;
+	}
+	session_join(s, rs);
+	reply(wc, id, json_pack("{s:s,s:{s:s,s:s},s:I,s:o}", "type", "joined", "session",
+				"id", s->id, "name", s->name, "user", (json_int_t)rs->user,
+				"members", members_json(s)));
+}
+
+static void on_leave(rpc_state *rs, ws_conn *wc, json_t *req, json_t *id)
+{
+	(void)req;
+	session_leave(rs);
+	reply(wc, id, json_pack("{s:s}", "type", "left"));
 }
 
 static void on_ping(rpc_state *rs, ws_conn *wc, json_t *req, json_t *id)
@@ -119,24 +244,24 @@ void rpc_handle_text(rpc_state *rs, ws_conn *wc, const char *text, size_t len)
 	int bad_id;
 
 	if (!req) {
-		reply_error(wc, NULL, "bad_json", "message is not valid JSON: line %d, column %d: %s",
+		rpc_error(wc, NULL, "bad_json", "message is not valid JSON: line %d, column %d: %s",
 			    jerr.line, jerr.column, jerr.text);
 		return;
 	}
 	if (!json_is_object(req)) {
-		reply_error(wc, NULL, "bad_request", "message must be a JSON object");
+		rpc_error(wc, NULL, "bad_request", "message must be a JSON object");
 		goto out;
 	}
 	id = request_id(req, &bad_id);
 	if (bad_id) {
-		reply_error(wc, NULL, "bad_request",
+		rpc_error(wc, NULL, "bad_request",
 			    "\"id\" must be an integer or a string of at most %d bytes",
 			    TT_MAX_REQUEST_ID);
 		goto out;
 	}
 	type = json_string_value(json_object_get(req, "type"));
 	if (!type) {
-		reply_error(wc, id, "bad_request", "message has no string \"type\"");
+		rpc_error(wc, id, "bad_request", "message has no string \"type\"");
 		goto out;
 	}
 	for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
@@ -145,7 +270,7 @@ void rpc_handle_text(rpc_state *rs, ws_conn *wc, const char *text, size_t len)
 			goto out;
 		}
 	}
-	reply_error(wc, id, "unknown_type", "unknown message type '%.64s'", type);
+	rpc_error(wc, id, "unknown_type", "unknown message type '%.64s'", type);
 out:
 	json_decref(req);
 }

@@ -15,19 +15,41 @@
 #define TT_SERVER_RPC_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "common/limits.h"
 
 typedef struct tt_app tt_app;
 typedef struct ws_conn ws_conn;
+typedef struct live_session live_session;
+typedef struct doc_sub doc_sub;
 
 /* Per-connection protocol state. */
 typedef struct rpc_state {
 	tt_app *app;
-	int said_hello;
-	char client[64]; /* what the client called itself in hello */
+	ws_conn *wc;
+	int64_t user;                           /* this connection's user number */
+	char name[TT_MAX_DISPLAY_NAME + 1];     /* display name (hello) */
+	char color[8];                          /* "#rrggbb" (hello) */
+	char client_id[TT_MAX_CLIENT_ID + 1];   /* hello's client_id, or "" */
+	char agent[64];                         /* what the client called itself */
+	live_session *session;                  /* joined session, or NULL */
+	struct rpc_state *next_member;          /* in session->members */
+	doc_sub *subs;                          /* open documents */
+	int n_subs;
 } rpc_state;
 
-void rpc_init(rpc_state *rs, tt_app *app);
+void rpc_init(rpc_state *rs, tt_app *app, ws_conn *wc, int64_t user);
+/* Leaves the session and closes documents (tells the others). */
 void rpc_fini(rpc_state *rs);
+
+/* Sends msg (stolen) with the request's id (borrowed, may be NULL). */
+void rpc_reply(ws_conn *wc, json_t *id, json_t *msg);
+/* Sends {"type":"error","id":id,"error":{"code":code,"message":...}}. */
+void rpc_error(ws_conn *wc, json_t *id, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 /* Handles one text message from wc and sends its reply, if any. */
 void rpc_handle_text(rpc_state *rs, ws_conn *wc, const char *text, size_t len);

@@ -43,6 +43,7 @@ struct ws_conn {
 	size_t queued;
 	int want_out;              /* EPOLLOUT is being watched */
 	int busy;                  /* inside a callback: free later */
+	int doomed;                /* dropped from a send path: reaped later */
 	uint8_t *early;            /* bytes libmicrohttpd read past the headers */
 	size_t early_len;
 	rpc_state rpc;
@@ -88,8 +89,34 @@ static void conn_destroy(ws_conn *wc)
 	free(wc->early);
 	wc->early = NULL;
 	/* Code up the stack may still look at wc->state: it frees wc. */
-	if (!wc->busy)
+	if (!wc->busy && !wc->doomed)
 		free(wc);
+}
+
+static void reap(void *arg)
+{
+	ws_conn *wc = arg;
+
+	conn_destroy(wc);
+	free(wc);
+}
+
+/*
+ * Drops a connection from inside a send. Sends happen while the caller
+ * walks lists of members and subscribers, so the connection is only marked
+ * here (it refuses further sends) and destroyed by a task the loop runs
+ * next, when no walk is under way: a drop never shortens a list that is
+ * being broadcast to.
+ */
+static void conn_doom(ws_conn *wc)
+{
+	if (wc->doomed || wc->state == ST_GONE)
+		return;
+	wc->doomed = 1;
+	wc->state = ST_CLOSING;
+	wc->close_after_flush = 0;
+	if (loop_post(wc->app->loop, reap, wc) != TT_OK)
+		wc->doomed = 0; /* the loop is stopping: close_all destroys it */
 }
 
 /* Brackets every entry from the loop, so that a connection destroyed deep
@@ -101,7 +128,7 @@ static void enter(ws_conn *wc)
 
 static void leave(ws_conn *wc)
 {
-	if (--wc->busy == 0 && wc->state == ST_GONE)
+	if (--wc->busy == 0 && wc->state == ST_GONE && !wc->doomed)
 		free(wc);
 }
 
@@ -115,8 +142,9 @@ static void watch_output(ws_conn *wc, int on)
 	loop_rewatch(wc->app->loop, wc->fd, EPOLLIN | EPOLLRDHUP | (on ? EPOLLOUT : 0), on_io, wc);
 }
 
-/* Writes what the socket takes; returns TT_OK, or TT_EIO when the
- * connection has gone (and was destroyed). */
+/* Writes what the socket takes. Returns TT_OK, TT_EIO when the socket
+ * failed, or TT_ECLOSED when our close went out after the peer's; in both
+ * the caller ends the connection (destroy at top level, doom in a send). */
 static int flush(ws_conn *wc)
 {
 	while (wc->head) {
@@ -135,10 +163,8 @@ static int flush(ws_conn *wc)
 		}
 		if (w < 0 && errno == EINTR)
 			continue;
-		if (w < 0) {
-			conn_destroy(wc);
+		if (w < 0)
 			return TT_EIO;
-		}
 		wc->queued -= (size_t)w;
 		while (w > 0) {
 			chunk *c = wc->head;
@@ -155,11 +181,7 @@ static int flush(ws_conn *wc)
 			wc->tail = NULL;
 	}
 	watch_output(wc, 0);
-	if (wc->close_after_flush) {
-		conn_destroy(wc);
-		return TT_EIO;
-	}
-	return TT_OK;
+	return wc->close_after_flush ? TT_ECLOSED : TT_OK;
 }
 
 /* Queues one frame; enforces the send-queue ceiling (invariant 1). */
@@ -169,15 +191,17 @@ static int queue_frame(ws_conn *wc, unsigned opcode, const void *data, size_t le
 	size_t hl = ws_frame_header(opcode, 1, len, hdr);
 	chunk *c;
 
+	if (wc->doomed)
+		return TT_ECLOSED;
 	if (wc->queued + hl + len > TT_MAX_WS_SENDQ) {
 		log_warn("ws", "ws#%llu is not reading: %zu bytes queued (TT_MAX_WS_SENDQ); dropping it",
 			 (unsigned long long)wc->id, wc->queued);
-		conn_destroy(wc);
+		conn_doom(wc);
 		return TT_ELIMIT;
 	}
 	c = malloc(sizeof *c + hl + len);
 	if (!c) {
-		conn_destroy(wc);
+		conn_doom(wc);
 		return TT_ENOMEM;
 	}
 	c->next = NULL;
@@ -192,7 +216,13 @@ static int queue_frame(ws_conn *wc, unsigned opcode, const void *data, size_t le
 		wc->head = c;
 	wc->tail = c;
 	wc->queued += c->len;
-	return wc->want_out ? TT_OK : flush(wc);
+	if (wc->want_out)
+		return TT_OK;
+	if (flush(wc) != TT_OK) {
+		conn_doom(wc);
+		return TT_ECLOSED;
+	}
+	return TT_OK;
 }
 
 static int send_data(ws_conn *wc, unsigned opcode, const void *data, size_t len)
@@ -338,8 +368,12 @@ static void on_io(void *arg, uint32_t events)
 	ws_conn *wc = arg;
 
 	enter(wc);
-	if ((events & EPOLLOUT) && flush(wc) != TT_OK)
+	if (wc->doomed)
 		goto out;
+	if ((events & EPOLLOUT) && flush(wc) != TT_OK) {
+		conn_destroy(wc);
+		goto out;
+	}
 	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
 		on_readable(wc);
 out:
@@ -390,7 +424,7 @@ static void on_upgraded(void *cls, struct MHD_Connection *c, void *req_cls,
 	wc->fd = sock;
 	wc->urh = urh;
 	ws_parser_init(&wc->parser, NULL);
-	rpc_init(&wc->rpc, app);
+	rpc_init(&wc->rpc, app, wc, (int64_t)wc->id);
 	if (extra_in_size) {
 		memcpy(wc->early, extra_in, extra_in_size);
 		wc->early_len = extra_in_size;

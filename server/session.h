@@ -1,0 +1,51 @@
+/*
+ * server/session.h: live sessions on the event loop: who is in each
+ * session, which of its documents are loaded, and broadcasts to members.
+ *
+ * A live_session exists while the server runs and is made on first use
+ * from the store; a connection is a member of at most one session at a
+ * time (joining another leaves the first). Members are rpc_states, linked
+ * through rs->next_member.
+ *
+ * Threads: the loop thread only.
+ */
+#ifndef TT_SERVER_SESSION_H
+#define TT_SERVER_SESSION_H
+
+#include <jansson.h>
+
+#include "storage/store.h"
+
+typedef struct tt_app tt_app;
+typedef struct rpc_state rpc_state;
+typedef struct live_doc live_doc;
+
+typedef struct live_session {
+	char id[STORE_ID_LEN + 1];
+	char name[TT_MAX_SESSION_NAME + 1];
+	rpc_state *members;
+	int n_members;
+	live_doc *docs;           /* loaded documents, see server/editing.c */
+	struct live_session *next;
+} live_session;
+
+/* The live session with this id, made from the store on first use; NULL
+ * with *rc TT_ENOTFOUND (no such session) or a store error. */
+live_session *session_get(tt_app *app, const char *id, int *rc);
+
+/* Makes rs a member (leaving its previous session) and tells the others. */
+void session_join(live_session *s, rpc_state *rs);
+/* Leaves rs's session, if any, and tells the others; closes its docs. */
+void session_leave(rpc_state *rs);
+
+/* Sends msg (borrowed) to every member but except (may be NULL). */
+void session_broadcast(live_session *s, json_t *msg, const rpc_state *except);
+
+/* {"user", "name", "color"} of a member. */
+json_t *session_member_json(const rpc_state *rs);
+
+/* Frees every live session and its documents (at shutdown, after the
+ * connections are gone and the writer has stopped). */
+void sessions_free_all(void);
+
+#endif
