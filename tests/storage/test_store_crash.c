@@ -82,6 +82,7 @@ static int append_batch(store *st, int64_t doc, int64_t first, int k,
 	store_op ops[MAX_BATCH];
 	int i;
 
+	memset(ops, 0, sizeof ops); /* fields not set here mean "none" */
 	for (i = 0; i < k; i++) {
 		ops[i].doc_id = doc;
 		ops[i].revision = first + i;
