@@ -820,29 +820,100 @@ static doc_sub *sub_of_conn(live_doc *ld, uint64_t conn)
 	return NULL;
 }
 
-/* Sends the op to its author (ack) and the other subscribers (op), each
- * only if its snapshot did not include it already (invariant 1). */
-static void deliver(live_doc *ld, edit_ctx *ctx, int64_t rev)
-{
-	json_t *msg = json_pack("{s:s,s:I,s:I,s:O,s:I,s:s}", "type", "op", "doc",
-				(json_int_t)ld->id, "rev", (json_int_t)rev, "op", ctx->op,
-				"user", (json_int_t)ctx->user, "author", ctx->author);
-	char *text = json_dumps(msg, JSON_COMPACT);
+/* A growing byte buffer for the coalesced messages below. */
+typedef struct outbuf {
+	char *p;
+	size_t len, cap;
+	int failed;
+} outbuf;
 
-	json_decref(msg);
-	for (doc_sub *sub = ld->subs; sub && text; ) {
-		doc_sub *next = sub->next_in_doc;
-		if (sub->from_rev < (uint64_t)rev) {
-			if (ws_conn_id(sub->rs->wc) == ctx->conn)
-				rpc_reply(sub->rs->wc, ctx->req_id,
-					  json_pack("{s:s,s:I,s:I}", "type", "ack", "doc",
-						    (json_int_t)ld->id, "rev", (json_int_t)rev));
-			else
-				ws_conn_send_text(sub->rs->wc, text, strlen(text));
+static void out_add(outbuf *b, const char *s, size_t n)
+{
+	if (b->failed)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 4096;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		char *q = realloc(b->p, cap);
+		if (!q) {
+			b->failed = 1;
+			return;
 		}
+		b->p = q;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+/* One committed op of a batch, encoded once for every subscriber. */
+typedef struct committed {
+	edit_ctx *ctx;
+	int64_t rev;
+	char *json;               /* {"rev":..,"op":..,"user":..,"author":..} */
+} committed;
+
+static void flush_run(ws_conn *wc, live_doc *ld, outbuf *run, int *n_in_run)
+{
+	char head[64];
+	int n;
+
+	if (*n_in_run == 0)
+		return;
+	n = snprintf(head, sizeof head, "{\"type\":\"ops\",\"doc\":%lld,\"ops\":[",
+		     (long long)ld->id);
+	out_add(run, "]}", 2);
+	if (!run->failed) {
+		/* head + run in one message, without a second copy of run */
+		outbuf msg = { 0 };
+		out_add(&msg, head, (size_t)n);
+		out_add(&msg, run->p, run->len);
+		if (!msg.failed)
+			ws_conn_send_text(wc, msg.p, msg.len);
+		free(msg.p);
+	}
+	run->len = 0;
+	run->failed = 0;
+	*n_in_run = 0;
+}
+
+/*
+ * Delivers a batch's committed ops of one document to its subscribers, in
+ * revision order, coalesced: for each subscriber, consecutive ops of others
+ * travel as one "ops" message, and its own op as its "ack" between them
+ * (invariant 1). Every op is encoded once, so a batch costs one message
+ * per run per subscriber instead of one per op: with many authors on one
+ * document the fan-out grows with the batches, not with the ops.
+ */
+static void deliver(live_doc *ld, committed *ops, size_t n)
+{
+	outbuf run = { 0 };
+
+	for (doc_sub *sub = ld->subs; sub; ) {
+		doc_sub *next = sub->next_in_doc;
+		uint64_t me = ws_conn_id(sub->rs->wc);
+		int in_run = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			if (sub->from_rev >= (uint64_t)ops[i].rev)
+				continue; /* its snapshot had this op */
+			if (ops[i].ctx->conn == me) {
+				flush_run(sub->rs->wc, ld, &run, &in_run);
+				rpc_reply(sub->rs->wc, ops[i].ctx->req_id,
+					  json_pack("{s:s,s:I,s:I}", "type", "ack", "doc",
+						    (json_int_t)ld->id, "rev", (json_int_t)ops[i].rev));
+				continue;
+			}
+			if (in_run++)
+				out_add(&run, ",", 1);
+			out_add(&run, ops[i].json, strlen(ops[i].json));
+		}
+		flush_run(sub->rs->wc, ld, &run, &in_run);
 		sub = next;
 	}
-	free(text);
+	free(run.p);
 }
 
 /* A commit failed: the memory holds ops the disk does not (invariant 4). */
@@ -869,31 +940,84 @@ static void reset_doc(tt_app *app, live_doc *ld, edit_ctx *ctx, int rc)
 	}
 }
 
+/* Delivers the committed ops gathered for ld so far and frees them. */
+static void deliver_pending(live_doc *ld, committed *ops, size_t *n)
+{
+	if (*n && ld)
+		deliver(ld, ops, *n);
+	for (size_t i = 0; i < *n; i++)
+		free(ops[i].json);
+	*n = 0;
+}
+
+static void free_ctx(edit_ctx *ctx)
+{
+	json_decref(ctx->req_id);
+	json_decref(ctx->op);
+	free(ctx);
+}
+
 void editing_on_commit(writer_item *batch, void *arg)
 {
 	tt_app *app = arg;
+	committed *ops = NULL;
+	size_t n = 0, cap = 0;
+	live_doc *cur = NULL;        /* the document ops[] belong to */
+	writer_item *done = batch;   /* freed at the end: ops[] borrows ctx */
 
-	while (batch) {
-		writer_item *it = batch;
+	for (writer_item *it = batch; it; it = it->next) {
 		edit_ctx *ctx = it->ctx;
 		live_doc *ld = ctx->ld;
 
-		batch = it->next;
 		ld->pending--;
+		if (ld != cur) {
+			deliver_pending(cur, ops, &n);
+			cur = ld;
+		}
 		if (ctx->gen != ld->gen) {
 			doc_sub *author = sub_of_conn(ld, ctx->conn);
 			if (author)
 				rpc_error(author->rs->wc, ctx->req_id, "resync",
 					  "the document was reset before this op was stored");
-		} else if (it->rc == TT_OK) {
-			ld->committed_rev = (uint64_t)it->op.revision;
-			deliver(ld, ctx, it->op.revision);
-		} else {
-			reset_doc(app, ld, ctx, it->rc);
+			continue;
 		}
-		json_decref(ctx->req_id);
-		json_decref(ctx->op);
-		free(ctx);
-		writer_item_free(it);
+		if (it->rc != TT_OK) {
+			deliver_pending(cur, ops, &n);
+			reset_doc(app, ld, ctx, it->rc);
+			continue;
+		}
+		ld->committed_rev = (uint64_t)it->op.revision;
+		if (n == cap) {
+			size_t c2 = cap ? cap * 2 : 64;
+			committed *o = realloc(ops, c2 * sizeof *o);
+			if (!o) {
+				/* Cannot tell the subscribers: they must reload. */
+				deliver_pending(cur, ops, &n);
+				reset_doc(app, ld, ctx, TT_ENOMEM);
+				continue;
+			}
+			ops = o;
+			cap = c2;
+		}
+		json_t *j = json_pack("{s:I,s:O,s:I,s:s}", "rev", (json_int_t)it->op.revision,
+				      "op", ctx->op, "user", (json_int_t)ctx->user, "author", ctx->author);
+		ops[n].ctx = ctx;
+		ops[n].rev = it->op.revision;
+		ops[n].json = j ? json_dumps(j, JSON_COMPACT) : NULL;
+		json_decref(j);
+		if (ops[n].json) {
+			n++;
+		} else {
+			deliver_pending(cur, ops, &n);
+			reset_doc(app, ld, ctx, TT_ENOMEM);
+		}
+	}
+	deliver_pending(cur, ops, &n);
+	free(ops);
+	while (done) {
+		writer_item *next = done->next;
+		free_ctx(done->ctx);
+		writer_item_free(done);
+		done = next;
 	}
 }

@@ -258,8 +258,9 @@ class Client:
         t = msg.get("type")
         if t == "ack" and msg.get("doc") == self.doc:
             self.on_ack(msg)
-        elif t == "op" and msg.get("doc") == self.doc:
-            self.on_op(msg)
+        elif t == "ops" and msg.get("doc") == self.doc:
+            for op in msg["ops"]:
+                self.on_op(op)
         elif t == "error":
             self.errors.append(msg)
         return t

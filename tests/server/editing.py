@@ -87,7 +87,8 @@ with Server(tmpdir=tmp) as srv:
     r = a.request({"type": "op", "id": 12, "doc": doc, "rev": 0, "op": ['s("bd sd")'], "seq": 1})
     t.ok(r.get("type") == "ack" and r["rev"] == 1 and r["id"] == 12, "op acknowledged with revision 1", r)
     m = b.recv_json()
-    t.ok(m.get("type") == "op" and m["rev"] == 1 and m["op"] == ['s("bd sd")'] and m["author"] == "ann",
+    t.ok(m.get("type") == "ops" and m["doc"] == doc and "id" not in m and len(m["ops"]) == 1 and
+         m["ops"][0]["rev"] == 1 and m["ops"][0]["op"] == ['s("bd sd")'] and m["ops"][0]["author"] == "ann",
          "op broadcast to the other subscriber with its author", m)
     text = 's("bd sd")'
 
@@ -103,10 +104,12 @@ with Server(tmpdir=tmp) as srv:
     ta = apply(text, [3, "hh ", 7])
     tb = apply(text, [10, ".fast(2)"])
     for m in got_a:
-        if m["type"] == "op":
+        if m["type"] == "ops":
+            m = m["ops"][0]
             ta = apply(ta, m["op"]) if m["rev"] == 3 else ta
     for m in got_b:
-        if m["type"] == "op":
+        if m["type"] == "ops":
+            m = m["ops"][0]
             # b's own op was based on 1; the server's op at rev 2 came first:
             # transform it over b's op (client-side OT) before applying.
             from otclient import transform
