@@ -84,8 +84,8 @@ test)
 	build --enable-werror
 	rc=0
 	make -C build -k -j"$(nproc)" check >build/check.out 2>&1 || rc=$?
-	grep -E '^(PASS|FAIL|XPASS|ERROR|SKIP):' build/check.out | grep -v '^PASS' || true
-	if [ $rc -ne 0 ] && ! grep -q '^# TOTAL' build/check.out; then
+	grep -aE '^(FAIL|XPASS|ERROR|SKIP):' build/check.out || true
+	if [ $rc -ne 0 ] && ! grep -aq '^# TOTAL' build/check.out; then
 		cat build/check.out
 		say "make check failed before running the tests"
 		echo "0 passed, 1 failed"

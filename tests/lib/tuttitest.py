@@ -117,6 +117,12 @@ class Server:
             self._reader.join(2)
         rc = self.proc.returncode
         self.proc = None
+        # Under --enable-sanitizers a report must fail the test, whatever
+        # the test itself checked.
+        bad = [l for l in self.log if "AddressSanitizer" in l or "LeakSanitizer" in l
+               or "runtime error:" in l]
+        if bad:
+            raise RuntimeError("tuttid reported a sanitizer error:\n" + "\n".join(bad[:20]))
         return rc
 
     def __enter__(self):
