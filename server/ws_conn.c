@@ -44,6 +44,7 @@ struct ws_conn {
 	int want_out;              /* EPOLLOUT is being watched */
 	int busy;                  /* inside a callback: free later */
 	int doomed;                /* dropped from a send path: reaped later */
+	int lingering;             /* our close is out: draining until EOF */
 	uint8_t *early;            /* bytes libmicrohttpd read past the headers */
 	size_t early_len;
 	rpc_state rpc;
@@ -91,6 +92,24 @@ static void conn_destroy(ws_conn *wc)
 	/* Code up the stack may still look at wc->state: it frees wc. */
 	if (!wc->busy && !wc->doomed)
 		free(wc);
+}
+
+/*
+ * Our close frame has been written: half-close and read (discarding) until
+ * the peer closes too, or TT_WS_CLOSE_TIMEOUT_MS. Closing at once would
+ * make the kernel answer the peer's unread input with a reset, which
+ * destroys the close frame still in the peer's receive buffer: the peer
+ * would see 1006 instead of our code.
+ */
+static void linger_start(ws_conn *wc)
+{
+	if (wc->lingering)
+		return;
+	shutdown(wc->fd, SHUT_WR);
+	wc->lingering = 1;
+	wc->close_after_flush = 0;
+	wc->state = ST_CLOSING;
+	wc->close_deadline = loop_now_ms() + TT_WS_CLOSE_TIMEOUT_MS;
 }
 
 static void reap(void *arg)
@@ -218,11 +237,16 @@ static int queue_frame(ws_conn *wc, unsigned opcode, const void *data, size_t le
 	wc->queued += c->len;
 	if (wc->want_out)
 		return TT_OK;
-	if (flush(wc) != TT_OK) {
+	switch (flush(wc)) {
+	case TT_OK:
+		return TT_OK;
+	case TT_ECLOSED:
+		linger_start(wc);
+		return TT_ECLOSED;
+	default:
 		conn_doom(wc);
 		return TT_ECLOSED;
 	}
-	return TT_OK;
 }
 
 static int send_data(ws_conn *wc, unsigned opcode, const void *data, size_t len)
@@ -353,13 +377,15 @@ static void on_readable(ws_conn *wc)
 		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return;
 		if (r <= 0) {
-			/* EOF or reset: no close handshake is possible any more. */
+			/* EOF or reset: the peer is gone (or done, when lingering). */
 			conn_destroy(wc);
 			return;
 		}
+		budget -= (size_t)r < budget ? (size_t)r : budget;
+		if (wc->lingering)
+			continue; /* discard: only the EOF matters now */
 		if (feed(wc, buf, (size_t)r) != TT_OK)
 			return;
-		budget -= (size_t)r < budget ? (size_t)r : budget;
 	}
 }
 
@@ -370,9 +396,14 @@ static void on_io(void *arg, uint32_t events)
 	enter(wc);
 	if (wc->doomed)
 		goto out;
-	if ((events & EPOLLOUT) && flush(wc) != TT_OK) {
-		conn_destroy(wc);
-		goto out;
+	if (events & EPOLLOUT) {
+		int rc = flush(wc);
+		if (rc == TT_ECLOSED) {
+			linger_start(wc);
+		} else if (rc != TT_OK) {
+			conn_destroy(wc);
+			goto out;
+		}
 	}
 	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
 		on_readable(wc);
