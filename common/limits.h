@@ -61,6 +61,23 @@
 /* A request id echoed in replies (JSON string or number rendered). */
 #define TT_MAX_REQUEST_ID 128
 
+/* ---- Streams to listeners (server/listen.c) ---- */
+
+/* Bytes of a session's stream kept for HTTP listeners (Ogg pages, or
+ * annotation events): about 2 minutes of 128 kbit/s Opus. A listener that
+ * falls further behind is skipped forward to the oldest page kept, so a
+ * stalled listener costs the server nothing beyond this ring. */
+#define TT_STREAM_RING_BYTES (2 * 1024 * 1024)
+
+/* Where a new listener starts: the newest page boundary at least this far
+ * behind live, so its player has something to buffer (the issue's bound is
+ * 0.5 s). */
+#define TT_STREAM_START_BEHIND_MS 300
+
+/* HTTP listeners (live.ogg and events together), whole server: each holds
+ * a libmicrohttpd connection slot, which TT_MAX_HTTP_CONNECTIONS bounds. */
+#define TT_MAX_LISTENERS 800
+
 /* ---- Documents and editing (collab/) ---- */
 
 /* One document's text in bytes of UTF-8. A live-coding program is a few
@@ -129,9 +146,9 @@
  * with an error rather than allocating without end. */
 #define TT_MAX_EVENTS_PER_CYCLE 10000
 
-/* Work of one pattern query per queried cycle: loop steps plus events made,
- * intermediate ones included (joins and structure make several per final
- * event). Eight times the event limit leaves room for any sane pattern and
+/* Work of one pattern query per queried cycle: node visits, loop steps and
+ * events made, intermediate ones included (joins and structure make several
+ * per final event). Eight times the event limit leaves room for any sane pattern and
  * ends fast(1e12) in milliseconds. */
 #define TT_MAX_QUERY_WORK (8 * TT_MAX_EVENTS_PER_CYCLE)
 
