@@ -1021,3 +1021,31 @@ void editing_on_commit(writer_item *batch, void *arg)
 		done = next;
 	}
 }
+
+/* ---- for evaluation (server/evaluate.c) ---- */
+
+int editing_read(tt_app *app, live_session *s, int64_t doc_id, int64_t client_rev,
+		 size_t *pos, size_t n_pos, const char **text, size_t *len, uint64_t *rev,
+		 const char **name)
+{
+	static const ot_op *ops[TT_MAX_OT_HISTORY];
+	live_doc *ld;
+	size_t n = 0;
+	int rc;
+
+	ld = get_doc(app, s, doc_id, &rc);
+	if (!ld)
+		return rc;
+	if (client_rev >= 0 && (uint64_t)client_rev != doc_rev(ld->d)) {
+		rc = doc_ops_since(ld->d, (uint64_t)client_rev, ops, TT_MAX_OT_HISTORY, &n);
+		if (rc != TT_OK)
+			return rc;
+		for (size_t i = 0; i < n; i++)
+			for (size_t k = 0; k < n_pos; k++)
+				pos[k] = ot_transform_index(pos[k], ops[i], 0);
+	}
+	*text = doc_text(ld->d, len);
+	*rev = doc_rev(ld->d);
+	*name = ld->name;
+	return TT_OK;
+}

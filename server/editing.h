@@ -29,6 +29,7 @@
 #include "server/writer.h"
 
 typedef struct rpc_state rpc_state;
+typedef struct tt_app tt_app;
 typedef struct live_session live_session;
 typedef struct ws_conn ws_conn;
 
@@ -44,6 +45,15 @@ void editing_doc_open(rpc_state *rs, ws_conn *wc, json_t *req, json_t *id);
 void editing_doc_close(rpc_state *rs, ws_conn *wc, json_t *req, json_t *id);
 void editing_op(rpc_state *rs, ws_conn *wc, json_t *req, json_t *id);
 void editing_presence(rpc_state *rs, ws_conn *wc, json_t *req, json_t *id);
+
+/* The current text of a document of session s (loaded if need be), for
+ * evaluation: *text borrowed until the document next changes. The n_pos
+ * positions in pos, given in the client's revision client_rev (-1: the
+ * current one), are moved to the current revision. TT_ENOTFOUND,
+ * TT_ECONFLICT (client_rev older than the window), TT_EINVAL (ahead). */
+int editing_read(tt_app *app, live_session *s, int64_t doc_id, int64_t client_rev,
+		 size_t *pos, size_t n_pos, const char **text, size_t *len, uint64_t *rev,
+		 const char **name);
 
 /* Closes every document rs has open (on leaving a session). */
 void editing_close_all(rpc_state *rs);

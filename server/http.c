@@ -25,6 +25,7 @@
 #include "server/api.h"
 #include "server/app.h"
 #include "server/log.h"
+#include "server/listen.h"
 #include "server/static.h"
 #include "server/ws_conn.h"
 
@@ -143,6 +144,8 @@ static enum MHD_Result dispatch(http_server *h, struct MHD_Connection *c,
 		return ws_conn_upgrade(h->app, c, method);
 	if (strncmp(url, "/api/", 5) == 0 || strcmp(url, "/api") == 0)
 		return api_dispatch(h->app, &req);
+	if (strncmp(url, "/s/", 3) == 0)
+		return listen_serve(h->app, &req);
 	return static_serve(h->app, &req);
 }
 
@@ -225,7 +228,7 @@ int http_start(tt_app *app, http_server **out, char *err, size_t errlen)
 	struct sockaddr_storage ss;
 	http_server *h;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_ALLOW_UPGRADE |
-			 MHD_USE_ERROR_LOG;
+			 MHD_USE_ERROR_LOG | MHD_USE_ITC; /* ITC: listeners are suspended */
 	const union MHD_DaemonInfo *di;
 
 	memset(&ss, 0, sizeof ss);

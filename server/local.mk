@@ -12,8 +12,15 @@ server_tuttid_SOURCES = \
 	server/rpc.c server/rpc.h \
 	server/session.c server/session.h \
 	server/editing.c server/editing.h \
-	server/writer.c server/writer.h
-server_tuttid_CPPFLAGS = $(AM_CPPFLAGS) $(MHD_CFLAGS) $(JANSSON_CFLAGS) $(SQLITE_CFLAGS)
+	server/writer.c server/writer.h \
+	server/spsc.h \
+	server/tracks.c server/tracks.h \
+	server/live.c server/live.h \
+	server/hub.c server/hub.h \
+	server/listen.c server/listen.h \
+	server/evaluate.c server/evaluate.h
+server_tuttid_CPPFLAGS = $(AM_CPPFLAGS) $(MHD_CFLAGS) $(JANSSON_CFLAGS) $(SQLITE_CFLAGS) \
+	$(OPUS_CFLAGS) $(SNDFILE_CFLAGS)
 server_tuttid_LDADD = server/libtt_ws.a collab/libtt_collab.a storage/libtt_storage.a \
-	common/libtt_common.a \
-	$(MHD_LIBS) $(JANSSON_LIBS) $(SQLITE_LIBS) $(MBEDTLS_LIBS)
+	engine/libtt_synth.a engine/libtt_pattern.a codec/libtt_codec.a common/libtt_common.a \
+	$(MHD_LIBS) $(JANSSON_LIBS) $(SQLITE_LIBS) $(MBEDTLS_LIBS) $(OPUS_LIBS) $(SNDFILE_LIBS) -lm

@@ -21,6 +21,7 @@
 #include "server/http.h"
 #include "server/log.h"
 #include "server/editing.h"
+#include "server/hub.h"
 #include "server/loop.h"
 #include "server/session.h"
 #include "server/writer.h"
@@ -132,6 +133,8 @@ int main(int argc, char **argv)
 		log_error("main", "cannot start the event loop");
 		goto out;
 	}
+	if (hub_init(&app) != TT_OK)
+		goto out;
 	if (writer_start(app.cfg.db_path, &app.store_cfg, app.loop, editing_on_commit, &app,
 			 &app.writer, err, sizeof err) != TT_OK) {
 		log_error("main", "%s", err);
@@ -153,6 +156,7 @@ out:
 	if (app.loop)
 		loop_stop(app.loop, shutdown_loop, &app);
 	http_stop(app.http);
+	hub_fini();
 	store_close(app.st);
 	pthread_mutex_destroy(&app.store_lock);
 	if (rc == 0)

@@ -12,6 +12,7 @@
 #include "common/limits.h"
 #include "server/app.h"
 #include "server/editing.h"
+#include "server/evaluate.h"
 #include "server/log.h"
 #include "server/session.h"
 #include "server/ws_conn.h"
@@ -45,6 +46,12 @@ static const rpc_method methods[] = {
 	{ "doc.close", editing_doc_close },
 	{ "op", editing_op },
 	{ "presence", editing_presence },
+	{ "eval", evaluate_eval },
+	{ "tempo", evaluate_tempo },
+	{ "hush", evaluate_hush },
+	{ "mute", evaluate_mute },
+	{ "solo", evaluate_solo },
+	{ "audio", evaluate_audio },
 };
 
 /* Colours for performers who do not pick one: distinct on a dark editor. */
@@ -103,7 +110,7 @@ void rpc_error(ws_conn *wc, json_t *id, const char *code, const char *fmt, ...)
 
 static json_t *capabilities(void)
 {
-	return json_pack("[s,s,s]", "ping", "binary-echo", "editing");
+	return json_pack("[s,s,s,s,s]", "ping", "binary-echo", "editing", "eval", "audio");
 }
 
 static int valid_color(const char *c)

@@ -39,6 +39,7 @@ typedef struct rpc_state {
 	struct rpc_state *next_member;          /* in session->members */
 	doc_sub *subs;                          /* open documents */
 	int n_subs;
+	int audio;                              /* wants binary audio packets */
 } rpc_state;
 
 void rpc_init(rpc_state *rs, tt_app *app, ws_conn *wc, int64_t user);

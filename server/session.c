@@ -7,11 +7,17 @@
 #include "common/error.h"
 #include "server/app.h"
 #include "server/editing.h"
+#include "server/hub.h"
 #include "server/log.h"
 #include "server/rpc.h"
 #include "server/ws_conn.h"
 
 static live_session *all_sessions;
+
+live_session *session_all(void)
+{
+	return all_sessions;
+}
 
 live_session *session_get(tt_app *app, const char *id, int *rc)
 {
@@ -108,6 +114,7 @@ void sessions_free_all(void)
 	while (all_sessions) {
 		live_session *s = all_sessions;
 		all_sessions = s->next;
+		hub_stop(s);
 		editing_free_docs(s);
 		free(s);
 	}

@@ -19,6 +19,11 @@
 typedef struct tt_app tt_app;
 typedef struct rpc_state rpc_state;
 typedef struct live_doc live_doc;
+typedef struct live live;
+typedef struct oggmux oggmux;
+typedef struct stream_ring stream_ring;
+typedef struct track_table track_table;
+typedef struct pending_eval pending_eval;
 
 typedef struct live_session {
 	char id[STORE_ID_LEN + 1];
@@ -26,8 +31,24 @@ typedef struct live_session {
 	rpc_state *members;
 	int n_members;
 	live_doc *docs;           /* loaded documents, see server/editing.c */
+
+	/* The sound (server/hub.c, server/evaluate.c); audio NULL until the
+	 * session is started. */
+	live *audio;
+	oggmux *mux;              /* packets -> Ogg pages for listeners */
+	stream_ring *ogg;         /* GET /s/{id}/live.ogg */
+	stream_ring *events;      /* GET /s/{id}/events */
+	track_table *table;       /* the newest table sent to the render thread */
+	track_table *installed;   /* the one it plays (read-only here) */
+	int64_t in_flight;        /* token of the table not yet reported, or 0 */
+	pending_eval *evals;      /* waiting for their turn or their landing */
+	double cps;               /* tempo as last reported */
+	int last_listeners;       /* the count performers were last told */
 	struct live_session *next;
 } live_session;
+
+/* Every live session, for the hub's periodic drain. Loop thread. */
+live_session *session_all(void);
 
 /* The live session with this id, made from the store on first use; NULL
  * with *rc TT_ENOTFOUND (no such session) or a store error. */

@@ -3,6 +3,13 @@ EXTRA_DIST += tests/tap.h tests/lib/tuttitest.py tests/package.json tests/packag
 
 EXTRA_DIST += tests/lib/otclient.py
 SERVER_TESTS = tests/server/http_api.py tests/server/ws_raw.py \
-	tests/server/editing.py tests/server/convergence.py tests/server/crash_edit.py
+	tests/server/editing.py tests/server/convergence.py tests/server/crash_edit.py \
+	tests/server/live.py tests/server/cli_eval.py
 TESTS += $(SERVER_TESTS)
 EXTRA_DIST += $(SERVER_TESTS)
+
+# Decodes what tuttid streamed (libopusfile, libopus) for tests/server/live.py.
+check_PROGRAMS += tests/server/oggcheck
+tests_server_oggcheck_SOURCES = tests/server/oggcheck.c
+tests_server_oggcheck_CPPFLAGS = $(AM_CPPFLAGS) $(OPUSFILE_CFLAGS) $(OPUS_CFLAGS)
+tests_server_oggcheck_LDADD = $(OPUSFILE_LIBS) $(OPUS_LIBS) -lm

@@ -1,7 +1,47 @@
-/* clients/cli/tutti.c: the tutti command (being written). */
+/*
+ * clients/cli/tutti.c: the tutti command. Each subcommand lives in its own
+ * file (clients/cli/commands.h); this file only dispatches.
+ */
 #include <stdio.h>
-int main(void)
+#include <string.h>
+
+#include "clients/cli/commands.h"
+
+typedef struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+} command;
+
+static const command commands[] = {
+	{ "query", cli_query, "print the events code makes (JSON lines): tutti query --cycles N < code" },
+	{ "render", cli_render, "render code to a WAV or Ogg Opus file" },
+	{ "eval", cli_eval, "put a file into a session's document and evaluate it" },
+};
+
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+static void usage(FILE *f)
 {
-	puts("tutti");
-	return 0;
+	fprintf(f, "usage: tutti COMMAND [ARGS]   (tutti COMMAND --help for its options)\n\n");
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("tutti %s\n", PACKAGE_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "tutti: unknown command '%s'\n\n", argv[1]);
+	usage(stderr);
+	return 2;
 }

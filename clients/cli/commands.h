@@ -1,0 +1,13 @@
+/*
+ * clients/cli/commands.h: the tutti command's subcommands. Each takes the
+ * arguments after "tutti" (argv[0] is the subcommand's name) and returns
+ * the process exit status.
+ */
+#ifndef TT_CLIENTS_CLI_COMMANDS_H
+#define TT_CLIENTS_CLI_COMMANDS_H
+
+int cli_query(int argc, char **argv);   /* clients/cli/query.c */
+int cli_render(int argc, char **argv);  /* clients/cli/render.c */
+int cli_eval(int argc, char **argv);    /* clients/cli/eval.c */
+
+#endif

@@ -1,0 +1,286 @@
+/* server/hub.c: see hub.h. */
+#include "server/hub.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "codec/ogg_mux.h"
+#include "common/error.h"
+#include "engine/drums.h"
+#include "engine/sampler.h"
+#include "server/app.h"
+#include "server/evaluate.h"
+#include "server/listen.h"
+#include "server/live.h"
+#include "server/log.h"
+#include "server/loop.h"
+#include "server/rpc.h"
+#include "server/ws_conn.h"
+
+static sampler *bank;        /* the built-in kit, shared by every session */
+static int timer_fd = -1;
+
+int hub_start(tt_app *app, live_session *s)
+{
+	oggmux_config mc;
+	const uint8_t *head;
+	size_t head_len;
+
+	if (s->audio)
+		return TT_OK;
+	s->cps = evaluate_stored_cps(app, s);
+	oggmux_config_default(&mc);
+	if (oggmux_new(&mc, &s->mux) != TT_OK)
+		return TT_ENOMEM;
+	oggmux_headers(s->mux, &head, &head_len);
+	s->ogg = stream_ring_new(s->id, "live.ogg", "audio/ogg", head, head_len);
+	s->events = stream_ring_new(s->id, "events", "text/event-stream", ":tutti annotations\n\n",
+				    20);
+	if (!s->ogg || !s->events || live_start(bank, s->cps, &s->audio) != TT_OK) {
+		hub_stop(s);
+		return TT_ENOMEM;
+	}
+	log_info("hub", "%s: sound started at %g cps", s->id, s->cps);
+	evaluate_restore(app, s);
+	return TT_OK;
+}
+
+void hub_stop(live_session *s)
+{
+	if (s->audio) {
+		live_stop(s->audio);
+		s->audio = NULL;
+	}
+	evaluate_forget(s);
+	stream_ring_close(s->ogg);
+	stream_ring_close(s->events);
+	s->ogg = s->events = NULL;
+	oggmux_free(s->mux);
+	s->mux = NULL;
+	/* The render thread has let go of everything: the installed table
+	 * was freed by live_stop, the newest one is it or was returned. */
+	s->table = s->installed = NULL;
+}
+
+/* ---- hub_start_wait: from libmicrohttpd's thread ---- */
+
+typedef struct start_req {
+	tt_app *app;
+	char sid[32];
+	int rc;
+	int done;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+} start_req;
+
+static void start_on_loop(void *arg)
+{
+	start_req *q = arg;
+	live_session *s = session_get(q->app, q->sid, &q->rc);
+
+	if (s)
+		q->rc = hub_start(q->app, s);
+	pthread_mutex_lock(&q->lock);
+	q->done = 1;
+	pthread_cond_signal(&q->cond);
+	pthread_mutex_unlock(&q->lock);
+}
+
+int hub_start_wait(tt_app *app, const char *sid)
+{
+	start_req *q = calloc(1, sizeof *q);
+	struct timespec until;
+	int rc = TT_EAGAIN, done;
+
+	if (!q)
+		return TT_ENOMEM;
+	q->app = app;
+	snprintf(q->sid, sizeof q->sid, "%s", sid);
+	pthread_mutex_init(&q->lock, NULL);
+	pthread_cond_init(&q->cond, NULL);
+	if (loop_post(app->loop, start_on_loop, q) != TT_OK) {
+		free(q);
+		return TT_ECLOSED;
+	}
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 1;
+	pthread_mutex_lock(&q->lock);
+	while (!q->done && pthread_cond_timedwait(&q->cond, &q->lock, &until) != ETIMEDOUT)
+		;
+	done = q->done;
+	if (done)
+		rc = q->rc;
+	pthread_mutex_unlock(&q->lock);
+	/* A request the loop has not run yet still owns q: it is then leaked
+	 * rather than freed under the loop's feet (only at shutdown). */
+	if (done) {
+		pthread_mutex_destroy(&q->lock);
+		pthread_cond_destroy(&q->cond);
+		free(q);
+	}
+	return rc;
+}
+
+/* ---- the periodic drain ---- */
+
+static void send_audio(live_session *s, const live_packet *p)
+{
+	uint8_t msg[8 + TT_MAX_OPUS_PACKET];
+	uint64_t f = (uint64_t)p->frame;
+
+	for (int i = 0; i < 8; i++)
+		msg[i] = (uint8_t)(f >> (8 * i));
+	memcpy(msg + 8, p->data, p->len);
+	for (rpc_state *m = s->members; m; ) {
+		rpc_state *next = m->next_member;
+		if (m->audio)
+			ws_conn_send_binary(m->wc, msg, 8 + (size_t)p->len);
+		m = next;
+	}
+}
+
+static void drain_packets(live_session *s)
+{
+	static uint8_t page[OGGMUX_MAX_PUSH_OUT];
+	live_packet p;
+	size_t n;
+
+	while (live_pop_packet(s->audio, &p)) {
+		if (oggmux_push(s->mux, p.data, p.len, p.granule, false, page, sizeof page, &n) ==
+		    TT_OK && n > 0)
+			stream_ring_append(s->ogg, page, n);
+		send_audio(s, &p);
+	}
+}
+
+/* Sends one batch of annotations (one frame) to members and SSE. */
+static void flush_annos(live_session *s, json_t *batch, int64_t frame)
+{
+	json_t *msg;
+	char *text;
+
+	if (json_array_size(batch) == 0)
+		return;
+	msg = json_pack("{s:s,s:I,s:O}", "type", "anno", "frame", (json_int_t)frame, "events",
+			batch);
+	text = json_dumps(msg, JSON_COMPACT);
+	json_decref(msg);
+	if (!text)
+		return;
+	for (rpc_state *m = s->members; m; ) {
+		rpc_state *next = m->next_member;
+		ws_conn_send_text(m->wc, text, strlen(text));
+		m = next;
+	}
+	{
+		size_t len = strlen(text);
+		char *sse = malloc(len + 32);
+		if (sse) {
+			int k = snprintf(sse, len + 32, "event: anno\ndata: %s\n\n", text);
+			if (k > 0)
+				stream_ring_append(s->events, sse, (size_t)k);
+			free(sse);
+		}
+	}
+	free(text);
+	json_array_clear(batch);
+}
+
+static void drain_annos(live_session *s)
+{
+	json_t *batch = json_array();
+	int64_t frame = -1;
+	live_anno a;
+
+	while (live_pop_anno(s->audio, &a)) {
+		json_t *value;
+		if (a.frame != frame) {
+			flush_annos(s, batch, frame);
+			frame = a.frame;
+		}
+		value = json_loads(a.value, 0, NULL);
+		json_array_append_new(batch,
+				      json_pack("{s:I,s:I,s:I,s:[I,I],s:f,s:i,s:o}", "doc",
+						(json_int_t)a.doc_id, "rev", (json_int_t)a.rev, "eval",
+						(json_int_t)a.eval_id, "range", (json_int_t)a.start,
+						(json_int_t)a.end, "dur", (double)a.dur, "track",
+						(int)a.track, "value", value ? value : json_object()));
+	}
+	flush_annos(s, batch, frame);
+	json_decref(batch);
+}
+
+static void tell_listener_count(live_session *s)
+{
+	int n = stream_ring_listeners(s->ogg) + stream_ring_listeners(s->events);
+	json_t *msg;
+
+	if (n == s->last_listeners)
+		return;
+	s->last_listeners = n;
+	msg = json_pack("{s:s,s:i}", "type", "listeners", "count", n);
+	session_broadcast(s, msg, NULL);
+	json_decref(msg);
+}
+
+static void on_tick(void *arg, uint32_t events)
+{
+	tt_app *app = arg;
+	uint64_t expirations;
+	live_report r;
+
+	(void)events;
+	if (read(timer_fd, &expirations, sizeof expirations) < 0 && errno != EAGAIN)
+		log_warn("hub", "timer: %s", strerror(errno));
+	for (live_session *s = session_all(); s; s = s->next) {
+		if (!s->audio)
+			continue;
+		while (live_pop_report(s->audio, &r))
+			evaluate_on_report(app, s, &r);
+		drain_packets(s);
+		drain_annos(s);
+		tell_listener_count(s);
+	}
+}
+
+static void install_timer(void *arg)
+{
+	tt_app *app = arg;
+	struct itimerspec its = {
+		.it_interval = { 0, HUB_TICK_MS * 1000000L },
+		.it_value = { 0, HUB_TICK_MS * 1000000L },
+	};
+
+	timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (timer_fd < 0 || timerfd_settime(timer_fd, 0, &its, NULL) != 0 ||
+	    loop_watch(app->loop, timer_fd, EPOLLIN, on_tick, app) != TT_OK)
+		log_error("hub", "cannot start the hub's timer: %s", strerror(errno));
+}
+
+int hub_init(tt_app *app)
+{
+	int rc = sampler_new(&bank);
+
+	if (rc == TT_OK)
+		rc = drums_build(bank);
+	if (rc != TT_OK) {
+		log_error("hub", "cannot build the drum kit: %s", tt_strerror(rc));
+		return rc;
+	}
+	return loop_post(app->loop, install_timer, app);
+}
+
+void hub_fini(void)
+{
+	if (timer_fd >= 0)
+		close(timer_fd);
+	timer_fd = -1;
+	sampler_free(bank);
+	bank = NULL;
+}

@@ -1,0 +1,357 @@
+/* server/live.c: see live.h for the design and its invariants. */
+#include "server/live.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "codec/opus_enc.h"
+#include "common/error.h"
+#include "engine/fx.h"
+#include "engine/render.h"
+#include "server/spsc.h"
+
+/* How far ahead of the clock the thread renders: three 20 ms blocks, so a
+ * scheduling hiccup of up to 60 ms costs nothing audible. */
+#define LEAD_BLOCKS 3
+/* Ring sizes: packets and annotations for about 5 s if the loop stalls. */
+#define PACKET_SLOTS 256
+#define ANNO_SLOTS 4096
+#define CMD_SLOTS 64
+#define REPORT_SLOTS 256
+
+struct live {
+	render *r;
+	opusenc *enc;
+	track_table *cur;          /* installed; the render thread's */
+	spsc cmds, reports, packets, annos;
+	pthread_t thread;
+	atomic_bool running;
+	_Atomic int64_t frame;
+	live_stats st;             /* written by the render thread */
+	track_table *unreturned;   /* a retired table the full ring refused */
+	float pcm[2 * RENDER_BLOCK];
+	uint8_t pkt[TT_MAX_OPUS_PACKET];
+	char value[96];            /* scratch for annotate() */
+};
+
+static void report(live *l, const live_report *r)
+{
+	if (!spsc_push(&l->reports, r))
+		l->st.dropped_reports++;
+}
+
+/* The earliest frame a change can take effect at: the first frame not yet
+ * scheduled (the render schedules FX_LIMITER_LOOKAHEAD frames ahead of
+ * its output). */
+static int64_t earliest(live *l)
+{
+	return render_frame(l->r) + FX_LIMITER_LOOKAHEAD;
+}
+
+/* The landing cycle and frame for a quantum. */
+static int landing(live *l, live_quantum q, int64_t every, tt_rat *cyc, int64_t *frame)
+{
+	sched *s = render_sched(l->r);
+	int64_t e = earliest(l);
+	tt_rat c;
+	int rc = sched_cycle_at(s, e, &c);
+
+	if (rc != TT_OK)
+		return rc;
+	if (q == LIVE_AT_NOW) {
+		*cyc = c;
+		*frame = e;
+		return TT_OK;
+	}
+	if (q == LIVE_AT_EVERY && every > 1) {
+		int64_t k = rat_ceil(c);
+		k = (k + every - 1) / every * every;
+		*cyc = TT_RAT(k, 1);
+	} else {
+		*cyc = TT_RAT(rat_ceil(c), 1);
+	}
+	rc = sched_frame_at(s, *cyc, frame);
+	if (rc == TT_OK && *frame < e)
+		*frame = e;
+	return rc;
+}
+
+static void install_table(live *l, const live_cmd *c)
+{
+	live_report r = { .kind = LIVE_REP_LANDED, .token = c->token };
+	sched_source src;
+
+	if (landing(l, c->quantum, c->every, &r.cycle, &r.frame) != TT_OK) {
+		r.kind = LIVE_REP_FAILED;
+		r.table = c->table; /* give it back unused */
+		report(l, &r);
+		return;
+	}
+	tracks_land(c->table, r.cycle, r.frame);
+	tracks_source(c->table, &src);
+	render_set_source(l->r, &src);
+	report(l, &r);
+	if (l->cur) {
+		live_report back = { .kind = LIVE_REP_RETIRED, .table = l->cur };
+		if (!spsc_push(&l->reports, &back))
+			l->unreturned = l->cur; /* retried every block (invariant 2) */
+	}
+	l->cur = c->table;
+}
+
+static void set_tempo(live *l, const live_cmd *c)
+{
+	live_report r = { .kind = LIVE_REP_TEMPO, .token = c->token };
+	sched *s = render_sched(l->r);
+
+	if (landing(l, LIVE_AT_CYCLE, 0, &r.cycle, &r.frame) != TT_OK ||
+	    sched_set_cps(s, r.frame, c->cps) != TT_OK) {
+		r.kind = LIVE_REP_FAILED;
+		report(l, &r);
+		return;
+	}
+	r.cps = s->seg[s->n_seg - 1].cps;
+	report(l, &r);
+}
+
+static void apply_commands(live *l)
+{
+	live_cmd c;
+
+	if (l->unreturned) {
+		live_report back = { .kind = LIVE_REP_RETIRED, .table = l->unreturned };
+		if (spsc_push(&l->reports, &back))
+			l->unreturned = NULL;
+	}
+	while (!l->unreturned && spsc_pop(&l->cmds, &c)) {
+		switch (c.kind) {
+		case LIVE_CMD_TABLE:
+			install_table(l, &c);
+			break;
+		case LIVE_CMD_TEMPO:
+			set_tempo(l, &c);
+			break;
+		case LIVE_CMD_HUSH:
+			render_hush(l->r, c.on);
+			break;
+		case LIVE_CMD_MUTE:
+			sched_mute(render_sched(l->r), c.name, c.on);
+			break;
+		case LIVE_CMD_SOLO:
+			sched_solo(render_sched(l->r), c.name, c.on);
+			break;
+		}
+	}
+}
+
+/* Writes ev's fields as a JSON object into out, as many whole fields as
+ * fit. No allocation (render thread). */
+static void value_json(const tt_event *ev, char *out, size_t cap)
+{
+	size_t n = 1;
+
+	out[0] = '{';
+	for (uint32_t i = 0; i < ev->n_fields; i++) {
+		const tt_field *f = &ev->fields[i];
+		char item[96];
+		int k;
+
+		if (!f->key)
+			continue;
+		if (f->kind == TT_V_STR) {
+			if (strpbrk(f->str, "\"\\") || strlen(f->str) > 40)
+				continue; /* keep the writer trivial: no escaping */
+			k = snprintf(item, sizeof item, "%s\"%s\":\"%s\"", n > 1 ? "," : "", f->key,
+				     f->str);
+		} else if (f->kind == TT_V_BOOL) {
+			k = snprintf(item, sizeof item, "%s\"%s\":%s", n > 1 ? "," : "", f->key,
+				     f->num != 0 ? "true" : "false");
+		} else {
+			k = snprintf(item, sizeof item, "%s\"%s\":%.9g", n > 1 ? "," : "", f->key,
+				     isfinite(f->num) ? f->num : 0.0);
+		}
+		if (k <= 0 || n + (size_t)k + 2 > cap)
+			break;
+		memcpy(out + n, item, (size_t)k);
+		n += (size_t)k;
+	}
+	out[n++] = '}';
+	out[n] = '\0';
+}
+
+/* Copies the block's onsets out as annotations, one per source token. */
+static void annotate(live *l)
+{
+	const sched_onset *o;
+	size_t n = render_onsets(l->r, &o);
+
+	for (size_t i = 0; i < n && l->cur; i++) {
+		const track_entry *e;
+		if (o[i].track >= l->cur->n)
+			continue;
+		e = &l->cur->e[o[i].track];
+		value_json(o[i].ev, l->value, sizeof l->value);
+		for (uint32_t k = 0; k < o[i].ev->n_locs; k++) {
+			live_anno a = {
+				.frame = o[i].frame, .doc_id = e->doc_id, .rev = e->rev,
+				.eval_id = e->eval_id,
+				.start = e->code_base + o[i].ev->locs[k].start,
+				.end = e->code_base + o[i].ev->locs[k].end,
+				.dur = (float)o[i].dur_sec, .track = (uint16_t)o[i].track,
+			};
+			memcpy(a.value, l->value, sizeof a.value);
+			if (!spsc_push(&l->annos, &a))
+				l->st.dropped_annos++;
+		}
+	}
+}
+
+static void encode(live *l)
+{
+	opusenc_packet p;
+	live_packet out;
+
+	if (opusenc_encode(l->enc, l->pcm, l->pkt, sizeof l->pkt, &p) != TT_OK)
+		return;
+	out.frame = p.frame;
+	out.granule = p.granule;
+	out.len = (uint16_t)p.len;
+	memcpy(out.data, p.data, (size_t)p.len);
+	if (!spsc_push(&l->packets, &out))
+		l->st.dropped_packets++;
+}
+
+static void add_ns(struct timespec *t, int64_t ns)
+{
+	t->tv_nsec += ns;
+	while (t->tv_nsec >= 1000000000) {
+		t->tv_nsec -= 1000000000;
+		t->tv_sec++;
+	}
+}
+
+static void *render_main(void *arg)
+{
+	live *l = arg;
+	struct timespec next, now;
+	const int64_t block_ns = (int64_t)RENDER_BLOCK * 1000000000 / RENDER_RATE;
+
+	/* The first LEAD_BLOCKS blocks are rendered at once; from then on
+	 * block b is rendered at start + (b - LEAD_BLOCKS) blocks, so the
+	 * output stays LEAD_BLOCKS ahead of the clock. */
+	clock_gettime(CLOCK_MONOTONIC, &next);
+	for (int64_t b = 0; atomic_load(&l->running); b++) {
+		if (b >= LEAD_BLOCKS) {
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			if (now.tv_sec > next.tv_sec ||
+			    (now.tv_sec == next.tv_sec && now.tv_nsec > next.tv_nsec + block_ns))
+				l->st.late_blocks++;
+			while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) == EINTR)
+				;
+			add_ns(&next, block_ns);
+		}
+		apply_commands(l);
+		render_block(l->r, l->pcm, RENDER_BLOCK);
+		annotate(l);
+		encode(l);
+		l->st.blocks++;
+		atomic_store(&l->frame, render_frame(l->r));
+	}
+	return NULL;
+}
+
+int live_start(const sampler *bank, double cps, live **out)
+{
+	live *l = calloc(1, sizeof *l);
+	render_config rc;
+	opusenc_config oc;
+
+	if (!l)
+		return TT_ENOMEM;
+	render_config_default(&rc);
+	rc.bank = bank;
+	rc.cps = cps;
+	opusenc_config_default(&oc);
+	if (render_new(&rc, &l->r) != TT_OK || opusenc_new(&oc, &l->enc) != TT_OK ||
+	    spsc_init(&l->cmds, sizeof(live_cmd), CMD_SLOTS) != TT_OK ||
+	    spsc_init(&l->reports, sizeof(live_report), REPORT_SLOTS) != TT_OK ||
+	    spsc_init(&l->packets, sizeof(live_packet), PACKET_SLOTS) != TT_OK ||
+	    spsc_init(&l->annos, sizeof(live_anno), ANNO_SLOTS) != TT_OK)
+		goto fail;
+	atomic_store(&l->running, true);
+	if (pthread_create(&l->thread, NULL, render_main, l) != 0)
+		goto fail;
+	*out = l;
+	return TT_OK;
+fail:
+	render_free(l->r);
+	opusenc_free(l->enc);
+	spsc_fini(&l->cmds);
+	spsc_fini(&l->reports);
+	spsc_fini(&l->packets);
+	spsc_fini(&l->annos);
+	free(l);
+	return TT_ENOMEM;
+}
+
+void live_stop(live *l)
+{
+	live_cmd c;
+	live_report r;
+
+	if (!l)
+		return;
+	atomic_store(&l->running, false);
+	pthread_join(l->thread, NULL);
+	/* Everything the thread held is the loop's now (invariant 2). */
+	while (spsc_pop(&l->cmds, &c))
+		if (c.kind == LIVE_CMD_TABLE)
+			tracks_free(c.table);
+	while (spsc_pop(&l->reports, &r))
+		if (r.kind == LIVE_REP_RETIRED || r.kind == LIVE_REP_FAILED)
+			tracks_free(r.table);
+	tracks_free(l->unreturned);
+	tracks_free(l->cur);
+	render_free(l->r);
+	opusenc_free(l->enc);
+	spsc_fini(&l->cmds);
+	spsc_fini(&l->reports);
+	spsc_fini(&l->packets);
+	spsc_fini(&l->annos);
+	free(l);
+}
+
+bool live_send(live *l, const live_cmd *c)
+{
+	return spsc_push(&l->cmds, c);
+}
+
+bool live_pop_packet(live *l, live_packet *p)
+{
+	return spsc_pop(&l->packets, p);
+}
+
+bool live_pop_anno(live *l, live_anno *a)
+{
+	return spsc_pop(&l->annos, a);
+}
+
+bool live_pop_report(live *l, live_report *r)
+{
+	return spsc_pop(&l->reports, r);
+}
+
+int64_t live_frame(const live *l)
+{
+	return atomic_load(&((live *)l)->frame);
+}
+
+void live_stats_get(const live *l, live_stats *out)
+{
+	*out = l->st;
+}
