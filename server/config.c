@@ -22,6 +22,7 @@ static const char usage[] =
 	"  --web DIR            static files of the web client\n"
 	"                       (default ./clients/web/public)\n"
 	"  --log-level LEVEL    error, warn, info or debug (default info)\n"
+	"  --no-demo            do not create the demo session on a first start\n"
 	"  --config FILE        read settings from FILE (same keys as the\n"
 	"                       flags, 'key = value' per line); flags win\n"
 	"  --version            print the version and exit\n"
@@ -35,6 +36,7 @@ void config_default(tt_config *cfg)
 	snprintf(cfg->db_path, sizeof cfg->db_path, "%s", DEFAULT_DB_PATH);
 	snprintf(cfg->web_dir, sizeof cfg->web_dir, "%s", DEFAULT_WEB_DIR);
 	cfg->level = LOG_INFO;
+	cfg->demo = 1;
 }
 
 int config_parse_listen(const char *s, char *host, size_t hostlen, int *port)
@@ -104,7 +106,15 @@ int config_set(tt_config *cfg, const char *key, const char *value, char *err,
 		}
 		return TT_OK;
 	}
-	snprintf(err, errlen, "unknown setting '%s' (known: listen, db, web, log-level)", key);
+	if (strcmp(key, "demo") == 0) {
+		if (strcmp(value, "yes") == 0 || strcmp(value, "no") == 0) {
+			cfg->demo = strcmp(value, "yes") == 0;
+			return TT_OK;
+		}
+		snprintf(err, errlen, "demo: '%s' is not yes or no", value);
+		return TT_EINVAL;
+	}
+	snprintf(err, errlen, "unknown setting '%s' (known: listen, db, web, log-level, demo)", key);
 	return TT_EINVAL;
 }
 
@@ -204,6 +214,10 @@ int config_from_args(tt_config *cfg, int argc, char **argv, int *exit_now,
 		}
 		if (strcmp(argv[i], "--config") == 0) {
 			i++;
+			continue;
+		}
+		if (strcmp(argv[i], "--no-demo") == 0) {
+			cfg->demo = 0;
 			continue;
 		}
 		if (!key) {

@@ -9,6 +9,7 @@
  *     db = ./var/tutti.db
  *     log-level = info
  *     web = ./clients/web/public
+ *     demo = yes
  */
 #ifndef TT_SERVER_CONFIG_H
 #define TT_SERVER_CONFIG_H
@@ -24,6 +25,7 @@ typedef struct tt_config {
 	char db_path[PATH_MAX];
 	char web_dir[PATH_MAX];   /* static files for the web client */
 	log_level level;
+	int demo;                 /* seed a demo session on first start */
 } tt_config;
 
 void config_default(tt_config *cfg);

@@ -20,6 +20,7 @@
 #include "server/app.h"
 #include "server/http.h"
 #include "server/log.h"
+#include "server/demo.h"
 #include "server/editing.h"
 #include "server/hub.h"
 #include "server/loop.h"
@@ -129,6 +130,8 @@ int main(int argc, char **argv)
 	pthread_mutex_init(&app.store_lock, NULL);
 	if (open_store(&app) != TT_OK)
 		goto out;
+	if (app.cfg.demo)
+		demo_seed(&app); /* a failure is logged; the server runs without it */
 	if (loop_start(&app.loop, ws_conn_tick, &app, 1000) != TT_OK) {
 		log_error("main", "cannot start the event loop");
 		goto out;

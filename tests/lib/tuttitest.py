@@ -64,12 +64,12 @@ class Server:
     """A real tuttid on 127.0.0.1 with port 0 (the kernel picks a free one);
     the port is read from its 'listening on' log line."""
 
-    def __init__(self, args=(), db=None, tmpdir=None, web=None):
+    def __init__(self, args=(), db=None, tmpdir=None, web=None, demo=False):
         self.own_tmp = tmpdir is None
         self.tmp = tmpdir or tempfile.mkdtemp(prefix="tutti-test-")
         self.db = db or os.path.join(self.tmp, "tutti.db")
         self.web = web or os.path.join(SRCDIR, "clients", "web", "public")
-        self.args = list(args)
+        self.args = list(args) + ([] if demo else ["--no-demo"])
         self.proc = None
         self.port = None
         self.log = []
