@@ -13,6 +13,7 @@
 #include "server/app.h"
 #include "server/editing.h"
 #include "server/evaluate.h"
+#include "server/hub.h"
 #include "server/log.h"
 #include "server/session.h"
 #include "server/ws_conn.h"
@@ -202,9 +203,10 @@ static void on_join(rpc_state *rs, ws_conn *wc, json_t *req, json_t *id)
 		return;
 	}
 	session_join(s, rs);
-	reply(wc, id, json_pack("{s:s,s:{s:s,s:s},s:I,s:o}", "type", "joined", "session",
+	hub_start(rs->app, s); /* a performer who joins wants to hear */
+	reply(wc, id, json_pack("{s:s,s:{s:s,s:s},s:I,s:o,s:f}", "type", "joined", "session",
 				"id", s->id, "name", s->name, "user", (json_int_t)rs->user,
-				"members", members_json(s)));
+				"members", members_json(s), "cps", s->cps));
 }
 
 static void on_leave(rpc_state *rs, ws_conn *wc, json_t *req, json_t *id)

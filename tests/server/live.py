@@ -256,6 +256,11 @@ t.ok(tempo == [(1, 1)], "the tempo change is stored", tempo)
 
 # ---- a restart brings the session back ----
 srv = Server(tmpdir=tmp, db=os.path.join(tmp, "tutti.db")).start()
+w5 = srv.ws()
+w5.request({"type": "hello", "id": 0})
+j5 = w5.request({"type": "join", "id": 1, "session": sid})
+t.ok(j5.get("cps") == 1, "after a restart the session has its tempo back", j5)
+w5.close()
 st4, _, d4 = read_for(srv.port, "/s/%s/live.ogg" % sid, 2.5)
 w4 = decode("ogg", d4) or []
 t.ok(any(abs(w["freq"] - 440) < 3 for w in w4), "after a restart the session plays its program again")
