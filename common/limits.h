@@ -50,6 +50,22 @@
  * files and HTTP. */
 #define TT_MAX_WS_CONNECTIONS 4096
 
+/* WebSocket connections from one address: a performer needs one or two
+ * (editor, audio); 64 leaves room for an ensemble behind one NAT while a
+ * single host cannot take the whole server's TT_MAX_WS_CONNECTIONS. */
+#define TT_MAX_WS_PER_ADDRESS 64
+
+/* Edit operations one connection may send per second (a window that starts
+ * at its first op). Typing makes 10 to 30; CodeMirror sends a paste as one
+ * op. Past it the op is refused with "rate_limited", so one runaway client
+ * cannot flood a document's other editors or the disk. */
+#define TT_MAX_OPS_PER_SECOND 200
+
+/* Evaluations, tempo changes, hush/mute/solo per connection per second:
+ * each one compiles and queries a program; performers press Ctrl-Enter a
+ * few times a minute. */
+#define TT_MAX_EVALS_PER_SECOND 10
+
 /* Milliseconds we wait for the peer's close frame after sending ours
  * before dropping the connection (RFC 6455 7.1.1 leaves it to us). */
 #define TT_WS_CLOSE_TIMEOUT_MS 5000

@@ -769,7 +769,7 @@ void editing_op(rpc_state *rs, ws_conn *wc, json_t *req, json_t *id)
 	uint64_t rev;
 	int rc;
 
-	if (!ld)
+	if (!ld || !rpc_allow_op(rs, wc, id))
 		return;
 	if (jseq && (!json_is_integer(jseq) || json_integer_value(jseq) <= 0)) {
 		rpc_error(wc, id, "bad_request", "\"seq\" must be a positive integer");

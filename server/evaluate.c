@@ -396,6 +396,8 @@ void evaluate_eval(rpc_state *rs, ws_conn *wc, json_t *req, json_t *id)
 		rpc_error(wc, id, "not_joined", "join a session first");
 		return;
 	}
+	if (!rpc_allow_eval(rs, wc, id))
+		return;
 	if (!json_is_integer(jdoc) || (jrev && !json_is_integer(jrev)) ||
 	    read_positions(req, pos, &has_range, &has_at) != TT_OK ||
 	    parse_quantum(json_object_get(req, "quantum"), &q, &every) != TT_OK) {
@@ -603,12 +605,16 @@ void evaluate_on_report(tt_app *app, live_session *s, const live_report *r)
 
 /* ---- tempo, hush, mute, solo, audio ---- */
 
+/* The session of a control request (tempo, hush, mute, solo, audio),
+ * started, or NULL after answering why not. */
 static live_session *live_of(rpc_state *rs, ws_conn *wc, json_t *id)
 {
 	if (!rs->session) {
 		rpc_error(wc, id, "not_joined", "join a session first");
 		return NULL;
 	}
+	if (!rpc_allow_eval(rs, wc, id))
+		return NULL;
 	if (hub_start(rs->app, rs->session) != TT_OK) {
 		rpc_error(wc, id, "internal", "the session's sound cannot start");
 		return NULL;

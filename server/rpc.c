@@ -92,6 +92,42 @@ void rpc_reply(ws_conn *wc, json_t *id, json_t *msg)
 	ws_conn_send_json(wc, msg);
 }
 
+/* A fixed window per connection, starting at its first request: exact at
+ * N and N+1, unlike a token bucket that refills while the test sends. */
+static int allow(int64_t *window, int *count, int max, ws_conn *wc, json_t *id,
+		 const char *what, const char *limit)
+{
+	int64_t now = app_now_ms();
+	char msg[160];
+
+	if (now - *window >= 1000) {
+		*window = now;
+		*count = 0;
+	}
+	if (*count < max) {
+		(*count)++;
+		return 1;
+	}
+	snprintf(msg, sizeof msg, "more than %d %s per second from this connection (%s)", max,
+		 what, limit);
+	rpc_reply(wc, id, json_pack("{s:s,s:{s:s,s:s,s:I}}", "type", "error", "error", "code",
+				    "rate_limited", "message", msg, "retry_after_ms",
+				    (json_int_t)(*window + 1000 - now)));
+	return 0;
+}
+
+int rpc_allow_op(rpc_state *rs, ws_conn *wc, json_t *id)
+{
+	return allow(&rs->ops_window, &rs->ops_in_window, TT_MAX_OPS_PER_SECOND, wc, id,
+		     "edit operations", "TT_MAX_OPS_PER_SECOND");
+}
+
+int rpc_allow_eval(rpc_state *rs, ws_conn *wc, json_t *id)
+{
+	return allow(&rs->evals_window, &rs->evals_in_window, TT_MAX_EVALS_PER_SECOND, wc, id,
+		     "evaluations and controls", "TT_MAX_EVALS_PER_SECOND");
+}
+
 static void reply(ws_conn *wc, json_t *id, json_t *msg)
 {
 	rpc_reply(wc, id, msg);

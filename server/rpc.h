@@ -40,11 +40,19 @@ typedef struct rpc_state {
 	doc_sub *subs;                          /* open documents */
 	int n_subs;
 	int audio;                              /* wants binary audio packets */
+	/* Flood limits: requests in the current one-second window. */
+	int64_t ops_window, evals_window;       /* window starts (ms) */
+	int ops_in_window, evals_in_window;
 } rpc_state;
 
 void rpc_init(rpc_state *rs, tt_app *app, ws_conn *wc, int64_t user);
 /* Leaves the session and closes documents (tells the others). */
 void rpc_fini(rpc_state *rs);
+
+/* The flood limits (TT_MAX_OPS_PER_SECOND, TT_MAX_EVALS_PER_SECOND): 1
+ * when the request may go on, else answers "rate_limited" and returns 0. */
+int rpc_allow_op(rpc_state *rs, ws_conn *wc, json_t *id);
+int rpc_allow_eval(rpc_state *rs, ws_conn *wc, json_t *id);
 
 /* Sends msg (stolen) with the request's id (borrowed, may be NULL). */
 void rpc_reply(ws_conn *wc, json_t *id, json_t *msg);

@@ -1,8 +1,11 @@
 /* server/ws_conn.c: see ws_conn.h for the life of a connection. */
 #include "server/ws_conn.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,10 +51,81 @@ struct ws_conn {
 	uint8_t *early;            /* bytes libmicrohttpd read past the headers */
 	size_t early_len;
 	rpc_state rpc;
+	char addr[INET6_ADDRSTRLEN]; /* the peer, for TT_MAX_WS_PER_ADDRESS */
 	ws_conn *prev, *next;
 };
 
 static ws_conn *all_conns;         /* loop thread only */
+
+/* Connections per peer address (TT_MAX_WS_PER_ADDRESS), counted from the
+ * upgrade (libmicrohttpd's thread) to the end (the loop's). */
+typedef struct addr_count {
+	char addr[INET6_ADDRSTRLEN];
+	int n;
+} addr_count;
+
+static pthread_mutex_t addr_lock = PTHREAD_MUTEX_INITIALIZER;
+static addr_count *addrs;
+static size_t n_addrs, cap_addrs;
+
+static void peer_address(struct MHD_Connection *c, char *out, size_t cap)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+	snprintf(out, cap, "?");
+	if (sa && sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)cap);
+	else if (sa && sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out,
+			  (socklen_t)cap);
+}
+
+/* Counts one more connection from addr; TT_ELIMIT past the limit. */
+static int addr_acquire(const char *addr)
+{
+	int rc = TT_OK;
+	size_t i;
+
+	pthread_mutex_lock(&addr_lock);
+	for (i = 0; i < n_addrs && strcmp(addrs[i].addr, addr) != 0; i++)
+		;
+	if (i == n_addrs) {
+		if (n_addrs == cap_addrs) {
+			size_t cap = cap_addrs ? cap_addrs * 2 : 16;
+			addr_count *a = realloc(addrs, cap * sizeof *a);
+			if (!a) {
+				pthread_mutex_unlock(&addr_lock);
+				return TT_ENOMEM;
+			}
+			addrs = a;
+			cap_addrs = cap;
+		}
+		snprintf(addrs[i].addr, sizeof addrs[i].addr, "%s", addr);
+		addrs[i].n = 0;
+		n_addrs++;
+	}
+	if (addrs[i].n >= TT_MAX_WS_PER_ADDRESS)
+		rc = TT_ELIMIT;
+	else
+		addrs[i].n++;
+	pthread_mutex_unlock(&addr_lock);
+	return rc;
+}
+
+static void addr_release(const char *addr)
+{
+	pthread_mutex_lock(&addr_lock);
+	for (size_t i = 0; i < n_addrs; i++) {
+		if (strcmp(addrs[i].addr, addr) == 0) {
+			if (--addrs[i].n == 0)
+				addrs[i] = addrs[--n_addrs];
+			break;
+		}
+	}
+	pthread_mutex_unlock(&addr_lock);
+}
 static atomic_int n_conns;         /* any thread */
 static atomic_uint_fast64_t next_id = 1;
 
@@ -86,6 +160,7 @@ static void conn_destroy(ws_conn *wc)
 	if (wc->next)
 		wc->next->prev = wc->prev;
 	atomic_fetch_sub(&n_conns, 1);
+	addr_release(wc->addr);
 	log_debug("ws", "ws#%llu closed", (unsigned long long)wc->id);
 	free(wc->early);
 	wc->early = NULL;
@@ -442,14 +517,18 @@ static void on_upgraded(void *cls, struct MHD_Connection *c, void *req_cls,
 	tt_app *app = cls;
 	ws_conn *wc = calloc(1, sizeof *wc);
 
-	(void)c;
+	char addr[INET6_ADDRSTRLEN];
+
 	(void)req_cls;
+	peer_address(c, addr, sizeof addr);
 	if (!wc || (extra_in_size && !(wc->early = malloc(extra_in_size)))) {
 		free(wc);
 		atomic_fetch_sub(&n_conns, 1);
+		addr_release(addr);
 		MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
 		return;
 	}
+	memcpy(wc->addr, addr, sizeof wc->addr);
 	wc->app = app;
 	wc->id = atomic_fetch_add(&next_id, 1);
 	wc->fd = sock;
@@ -466,6 +545,7 @@ static void on_upgraded(void *cls, struct MHD_Connection *c, void *req_cls,
 		free(wc->early);
 		free(wc);
 		atomic_fetch_sub(&n_conns, 1);
+		addr_release(addr);
 		MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
 	}
 }
@@ -501,8 +581,19 @@ enum MHD_Result ws_conn_upgrade(tt_app *app, struct MHD_Connection *c, const cha
 						   MHD_HTTP_HEADER_ALLOW, "GET");
 		return http_reply_error(c, (unsigned)status, "bad_upgrade", "%s", reason);
 	}
+	char addr[INET6_ADDRSTRLEN];
+
+	peer_address(c, addr, sizeof addr);
+	if (addr_acquire(addr) != TT_OK)
+		return http_reply_json_hdr(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+					   http_error_body(MHD_HTTP_SERVICE_UNAVAILABLE, "too_many",
+							   "%s has %d WebSocket connections open "
+							   "(TT_MAX_WS_PER_ADDRESS)", addr,
+							   TT_MAX_WS_PER_ADDRESS),
+					   MHD_HTTP_HEADER_RETRY_AFTER, "10");
 	if (atomic_fetch_add(&n_conns, 1) >= TT_MAX_WS_CONNECTIONS) {
 		atomic_fetch_sub(&n_conns, 1);
+		addr_release(addr);
 		return http_reply_json_hdr(c, MHD_HTTP_SERVICE_UNAVAILABLE,
 					   http_error_body(MHD_HTTP_SERVICE_UNAVAILABLE, "too_many",
 							   "the server holds %d WebSocket connections (TT_MAX_WS_CONNECTIONS)",
@@ -512,14 +603,17 @@ enum MHD_Result ws_conn_upgrade(tt_app *app, struct MHD_Connection *c, const cha
 	r = MHD_create_response_for_upgrade(on_upgraded, app);
 	if (!r) {
 		atomic_fetch_sub(&n_conns, 1);
+		addr_release(addr);
 		return MHD_NO;
 	}
 	MHD_add_response_header(r, MHD_HTTP_HEADER_UPGRADE, "websocket");
 	MHD_add_response_header(r, "Sec-WebSocket-Accept", accept);
 	ret = MHD_queue_response(c, MHD_HTTP_SWITCHING_PROTOCOLS, r);
 	MHD_destroy_response(r);
-	if (ret != MHD_YES)
+	if (ret != MHD_YES) {
 		atomic_fetch_sub(&n_conns, 1);
+		addr_release(addr);
+	}
 	return ret;
 }
 

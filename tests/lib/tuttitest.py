@@ -314,8 +314,19 @@ class WsClient:
                 raise WsClosed("close frame: %r" % payload)
 
     def request(self, obj):
+        """Sends obj and returns the next message (for exchanges where
+        nothing else can arrive in between)."""
         self.send_json(obj)
         return self.recv_json()
+
+    def call(self, obj):
+        """Sends obj (which has an id) and returns the reply with that id,
+        skipping messages the server sends meanwhile."""
+        self.send_json(obj)
+        while True:
+            m = self.recv_json()
+            if m.get("id") == obj["id"]:
+                return m
 
     def expect_close(self):
         """Reads until a close frame; returns (code, reason) or (None, '')
