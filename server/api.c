@@ -2,11 +2,14 @@
 #include "server/api.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/error.h"
 #include "common/limits.h"
 #include "server/app.h"
+#include "server/auth.h"
 #include "server/log.h"
 
 typedef enum MHD_Result (*route_fn)(tt_app *app, const http_request *req);
@@ -21,52 +24,64 @@ static enum MHD_Result get_health(tt_app *app, const http_request *req);
 static enum MHD_Result list_sessions(tt_app *app, const http_request *req);
 static enum MHD_Result create_session(tt_app *app, const http_request *req);
 static enum MHD_Result get_session(tt_app *app, const http_request *req);
+static enum MHD_Result patch_session(tt_app *app, const http_request *req);
+static enum MHD_Result create_invite(tt_app *app, const http_request *req);
+static enum MHD_Result list_invites(tt_app *app, const http_request *req);
+static enum MHD_Result revoke_invite(tt_app *app, const http_request *req);
 
 static const route routes[] = {
 	{ "GET", "/api/health", get_health },
 	{ "GET", "/api/sessions", list_sessions },
 	{ "POST", "/api/sessions", create_session },
 	{ "GET", "/api/sessions/{}", get_session },
+	{ "PATCH", "/api/sessions/{}", patch_session },
+	{ "POST", "/api/sessions/{}/invites", create_invite },
+	{ "GET", "/api/sessions/{}/invites", list_invites },
+	{ "DELETE", "/api/sessions/{}/invites/{}", revoke_invite },
 };
 
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 
-/* Matches path against pattern; on a match with "{}", points *param at a
- * copy of the segment in buf. */
-static int match(const char *pattern, const char *path, char *buf, size_t cap,
-		 const char **param)
+/* Matches path against pattern, where each "{}" matches one non-empty
+ * segment; the segments are copied into bufs and pointed at by params. */
+static int match(const char *pattern, const char *path, char bufs[2][256],
+		 const char *params[2])
 {
-	const char *hole = strstr(pattern, "{}");
-	size_t pre, seg;
+	int k = 0;
 
-	*param = NULL;
-	if (!hole)
-		return strcmp(pattern, path) == 0;
-	pre = (size_t)(hole - pattern);
-	if (strncmp(pattern, path, pre) != 0)
-		return 0;
-	seg = strcspn(path + pre, "/");
-	if (seg == 0 || seg >= cap || strcmp(hole + 2, path + pre + seg) != 0)
-		return 0;
-	memcpy(buf, path + pre, seg);
-	buf[seg] = '\0';
-	*param = buf;
-	return 1;
+	params[0] = params[1] = NULL;
+	while (*pattern && *path) {
+		if (pattern[0] == '{' && pattern[1] == '}') {
+			size_t seg = strcspn(path, "/");
+			if (seg == 0 || seg >= 256 || k == 2)
+				return 0;
+			memcpy(bufs[k], path, seg);
+			bufs[k][seg] = '\0';
+			params[k] = bufs[k];
+			k++;
+			pattern += 2;
+			path += seg;
+		} else if (*pattern++ != *path++) {
+			return 0;
+		}
+	}
+	return *pattern == '\0' && *path == '\0';
 }
 
 enum MHD_Result api_dispatch(tt_app *app, const http_request *req)
 {
 	char allow[64] = "";
-	char seg[256];
+	char segs[2][256];
 	const char *method = strcmp(req->method, "HEAD") == 0 ? "GET" : req->method;
 
 	for (size_t i = 0; i < N_ROUTES; i++) {
-		const char *param;
-		if (!match(routes[i].pattern, req->path, seg, sizeof seg, &param))
+		const char *params[2];
+		if (!match(routes[i].pattern, req->path, segs, params))
 			continue;
 		if (strcmp(routes[i].method, method) == 0) {
 			http_request r = *req;
-			r.param = param;
+			r.param = params[0];
+			r.param2 = params[1];
 			return routes[i].fn(app, &r);
 		}
 		size_t n = strlen(allow);
@@ -99,8 +114,9 @@ static enum MHD_Result get_health(tt_app *app, const http_request *req)
 
 static json_t *session_json(const store_session *s)
 {
-	return json_pack("{s:s,s:s,s:I}", "id", s->id, "name", s->name,
-			 "created_at", (json_int_t)s->created_at);
+	return json_pack("{s:s,s:s,s:I,s:s}", "id", s->id, "name", s->name,
+			 "created_at", (json_int_t)s->created_at, "listen",
+			 s->listen_public ? "public" : "token");
 }
 
 static enum MHD_Result db_failure(tt_app *app, const http_request *req, int rc)
@@ -179,11 +195,19 @@ static enum MHD_Result create_session(tt_app *app, const http_request *req)
 	json_decref(root);
 	if (rc != TT_OK)
 		return db_failure(app, req, rc);
+	/* Whoever creates a session owns it: its owner token is shown here
+	 * once and never again (only its hash is kept). */
+	char token[AUTH_TOKEN_MAX], location[128];
+	int64_t tid, expires;
+	rc = auth_issue(app, s.id, STORE_ROLE_OWNER, "creator", 0, token, &tid, &expires);
+	if (rc != TT_OK)
+		return db_failure(app, req, rc);
 	log_info("api", "created session %s", s.id);
-	char location[128];
+	json_t *body = session_json(&s);
+	json_object_set_new(body, "owner_token", json_string(token));
 	snprintf(location, sizeof location, "/api/sessions/%s", s.id);
-	return http_reply_json_hdr(req->conn, MHD_HTTP_CREATED, session_json(&s),
-				   MHD_HTTP_HEADER_LOCATION, location);
+	return http_reply_json_hdr(req->conn, MHD_HTTP_CREATED, body, MHD_HTTP_HEADER_LOCATION,
+				   location);
 }
 
 static enum MHD_Result get_session(tt_app *app, const http_request *req)
@@ -200,4 +224,162 @@ static enum MHD_Result get_session(tt_app *app, const http_request *req)
 	if (rc != TT_OK)
 		return db_failure(app, req, rc);
 	return http_reply_json(req->conn, MHD_HTTP_OK, session_json(&s));
+}
+
+/* ---- access: owner-only routes ---- */
+
+/* The bearer token of the request ("Authorization: Bearer T"), or NULL. */
+static const char *bearer(const http_request *req)
+{
+	const char *h = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
+						    MHD_HTTP_HEADER_AUTHORIZATION);
+	return h && strncmp(h, "Bearer ", 7) == 0 ? h + 7 : NULL;
+}
+
+/* 1 when the caller holds the session's owner role; else answers 401
+ * (no or bad token) or 403 (a lesser role) and returns 0. */
+static int require_owner(tt_app *app, const http_request *req, enum MHD_Result *reply)
+{
+	const char *why = "";
+	const char *t = bearer(req);
+	store_role r = t ? auth_check(app, req->param, t, NULL, &why) : STORE_ROLE_NONE;
+
+	if (r == STORE_ROLE_OWNER)
+		return 1;
+	if (r == STORE_ROLE_NONE)
+		*reply = http_reply_json_hdr(req->conn, MHD_HTTP_UNAUTHORIZED,
+					     http_error_body(MHD_HTTP_UNAUTHORIZED, "unauthorized",
+							     "%s", t ? why : "this needs the session's "
+							     "owner token (Authorization: Bearer TOKEN)"),
+					     MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+	else
+		*reply = http_reply_error(req->conn, MHD_HTTP_FORBIDDEN, "forbidden",
+					  "this needs the owner role; the token gives %s",
+					  store_role_name(r));
+	return 0;
+}
+
+static enum MHD_Result patch_session(tt_app *app, const http_request *req)
+{
+	enum MHD_Result reply;
+	json_t *root, *listen;
+	store_session s;
+	int rc;
+
+	if (!require_owner(app, req, &reply))
+		return reply;
+	if (!(root = parse_object(req, &reply)))
+		return reply;
+	listen = json_object_get(root, "listen");
+	if (!json_is_string(listen) || (strcmp(json_string_value(listen), "public") != 0 &&
+					strcmp(json_string_value(listen), "token") != 0)) {
+		json_decref(root);
+		return http_reply_error(req->conn, MHD_HTTP_BAD_REQUEST, "bad_request",
+					"\"listen\" must be \"public\" or \"token\"");
+	}
+	pthread_mutex_lock(&app->store_lock);
+	rc = store_session_set_listen_public(app->st, req->param,
+					     strcmp(json_string_value(listen), "public") == 0);
+	if (rc == TT_OK)
+		rc = store_session_get(app->st, req->param, &s);
+	pthread_mutex_unlock(&app->store_lock);
+	json_decref(root);
+	if (rc != TT_OK)
+		return db_failure(app, req, rc);
+	return http_reply_json(req->conn, MHD_HTTP_OK, session_json(&s));
+}
+
+/* POST /api/sessions/{id}/invites {"role", "label"?, "expires_in_s"?}. */
+static enum MHD_Result create_invite(tt_app *app, const http_request *req)
+{
+	enum MHD_Result reply;
+	json_t *root, *jttl;
+	store_role role;
+	char token[AUTH_TOKEN_MAX];
+	int64_t tid, expires, ttl = 0;
+	const char *label;
+	int rc;
+
+	if (!require_owner(app, req, &reply))
+		return reply;
+	if (!(root = parse_object(req, &reply)))
+		return reply;
+	role = store_role_parse(json_string_value(json_object_get(root, "role")));
+	label = json_string_value(json_object_get(root, "label"));
+	jttl = json_object_get(root, "expires_in_s");
+	if (jttl && (!json_is_integer(jttl) || json_integer_value(jttl) <= 0))
+		role = STORE_ROLE_NONE;
+	ttl = jttl ? json_integer_value(jttl) : 0;
+	if (role == STORE_ROLE_NONE || (label && strlen(label) > TT_MAX_DISPLAY_NAME)) {
+		json_decref(root);
+		return http_reply_error(req->conn, MHD_HTTP_BAD_REQUEST, "bad_request",
+					"an invite needs \"role\": \"owner\", \"performer\" or "
+					"\"listener\"; optional \"label\" (at most %d bytes) and "
+					"\"expires_in_s\" (> 0)", TT_MAX_DISPLAY_NAME);
+	}
+	rc = auth_issue(app, req->param, role, label, ttl, token, &tid, &expires);
+	json_decref(root);
+	if (rc != TT_OK)
+		return db_failure(app, req, rc);
+	return http_reply_json(req->conn, MHD_HTTP_CREATED,
+			       json_pack("{s:I,s:s,s:s,s:o}", "id", (json_int_t)tid, "token", token,
+					 "role", store_role_name(role), "expires_at",
+					 expires ? json_integer(expires) : json_null()));
+}
+
+static int append_invite(const store_token *t, void *arr)
+{
+	return json_array_append_new(arr, json_pack("{s:I,s:s,s:s,s:I,s:o,s:b}", "id",
+						    (json_int_t)t->id, "role",
+						    store_role_name(t->role), "label", t->label,
+						    "created_at", (json_int_t)t->created_at,
+						    "expires_at", t->expires_at ?
+						    json_integer(t->expires_at) : json_null(),
+						    "revoked", t->revoked_at != 0)) ? TT_ENOMEM : 0;
+}
+
+static enum MHD_Result list_invites(tt_app *app, const http_request *req)
+{
+	enum MHD_Result reply;
+	json_t *arr;
+	int rc;
+
+	if (!require_owner(app, req, &reply))
+		return reply;
+	arr = json_array();
+	pthread_mutex_lock(&app->store_lock);
+	rc = store_token_list(app->st, req->param, append_invite, arr);
+	pthread_mutex_unlock(&app->store_lock);
+	if (rc != TT_OK) {
+		json_decref(arr);
+		return db_failure(app, req, rc);
+	}
+	return http_reply_json(req->conn, MHD_HTTP_OK, json_pack("{s:o}", "invites", arr));
+}
+
+static enum MHD_Result revoke_invite(tt_app *app, const http_request *req)
+{
+	enum MHD_Result reply;
+	char *end;
+	long long tid = strtoll(req->param2, &end, 10);
+	struct timespec ts;
+	int rc;
+
+	if (!require_owner(app, req, &reply))
+		return reply;
+	if (*end || tid <= 0)
+		return http_reply_error(req->conn, MHD_HTTP_NOT_FOUND, "not_found",
+					"no invite '%s'", req->param2);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	pthread_mutex_lock(&app->store_lock);
+	rc = store_token_revoke(app->st, req->param, tid,
+				(int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	pthread_mutex_unlock(&app->store_lock);
+	if (rc == TT_ENOTFOUND)
+		return http_reply_error(req->conn, MHD_HTTP_NOT_FOUND, "not_found",
+					"no invite %lld in this session", tid);
+	if (rc != TT_OK)
+		return db_failure(app, req, rc);
+	return http_reply_json(req->conn, MHD_HTTP_OK, json_pack("{s:I}", "revoked",
+								(json_int_t)tid));
 }

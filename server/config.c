@@ -11,7 +11,7 @@
 #define DEFAULT_LISTEN_HOST "127.0.0.1"
 #define DEFAULT_LISTEN_PORT 8080
 #define DEFAULT_DB_PATH "./var/tutti.db"
-#define DEFAULT_WEB_DIR "./clients/web/public"
+#define DEFAULT_WEB_DIR "./clients/web/dist"
 
 static const char usage[] =
 	"usage: tuttid [options]\n"
@@ -20,7 +20,7 @@ static const char usage[] =
 	"  --db PATH            SQLite database, created and migrated on first\n"
 	"                       start (default ./var/tutti.db)\n"
 	"  --web DIR            static files of the web client\n"
-	"                       (default ./clients/web/public)\n"
+	"                       (default ./clients/web/dist)\n"
 	"  --log-level LEVEL    error, warn, info or debug (default info)\n"
 	"  --no-demo            do not create the demo session on a first start\n"
 	"  --config FILE        read settings from FILE (same keys as the\n"

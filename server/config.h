@@ -8,7 +8,7 @@
  *     listen = 127.0.0.1:8080
  *     db = ./var/tutti.db
  *     log-level = info
- *     web = ./clients/web/public
+ *     web = ./clients/web/dist
  *     demo = yes
  */
 #ifndef TT_SERVER_CONFIG_H

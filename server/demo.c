@@ -9,6 +9,7 @@
 
 #include "common/error.h"
 #include "server/app.h"
+#include "server/auth.h"
 #include "server/log.h"
 
 static const char demo_code[] =
@@ -67,10 +68,14 @@ int demo_seed(tt_app *app)
 				   .cps_d = 2, .result = "whole" };
 		rc = store_eval_append(app->st, &ev);
 	}
+	char token[AUTH_TOKEN_MAX];
+	int64_t tid, expires;
+	if (rc == TT_OK)
+		rc = auth_issue(app, s.id, STORE_ROLE_OWNER, "demo", 0, token, &tid, &expires);
 	if (rc == TT_OK)
 		log_info("demo", "first start: created the demo session %s; listen at "
-			 "http://%s:%d/s/%s/live.ogg", s.id, app->cfg.listen_host,
-			 app->cfg.listen_port, s.id);
+			 "http://%s:%d/s/%s/live.ogg ; its owner token (shown once): %s",
+			 s.id, app->cfg.listen_host, app->cfg.listen_port, s.id, token);
 	else
 		log_warn("demo", "cannot create the demo session: %s", store_errmsg(app->st));
 out:

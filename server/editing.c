@@ -341,7 +341,8 @@ void editing_doc_create(rpc_state *rs, ws_conn *wc, json_t *req, json_t *id)
 		rpc_error(wc, id, "not_joined", "join a session first");
 		return;
 	}
-	if (!doc_name_ok(wc, id, name))
+	if (!rpc_require(rs, wc, id, STORE_ROLE_PERFORMER, "creating a document") ||
+	    !doc_name_ok(wc, id, name))
 		return;
 	pthread_mutex_lock(&rs->app->store_lock);
 	rc = store_doc_create(rs->app->st, rs->session->id, json_string_value(name), &d);
@@ -364,7 +365,8 @@ void editing_doc_rename(rpc_state *rs, ws_conn *wc, json_t *req, json_t *id)
 	json_t *note;
 	int rc;
 
-	if (!ld || !doc_name_ok(wc, id, name))
+	if (!ld || !rpc_require(rs, wc, id, STORE_ROLE_PERFORMER, "renaming a document") ||
+	    !doc_name_ok(wc, id, name))
 		return;
 	pthread_mutex_lock(&rs->app->store_lock);
 	rc = store_doc_rename(rs->app->st, ld->id, json_string_value(name));
@@ -389,7 +391,7 @@ void editing_doc_delete(rpc_state *rs, ws_conn *wc, json_t *req, json_t *id)
 	json_t *note;
 	int rc;
 
-	if (!ld)
+	if (!ld || !rpc_require(rs, wc, id, STORE_ROLE_OWNER, "deleting a document"))
 		return;
 	pthread_mutex_lock(&rs->app->store_lock);
 	rc = store_doc_delete(rs->app->st, ld->id);
@@ -616,7 +618,7 @@ void editing_presence(rpc_state *rs, ws_conn *wc, json_t *req, json_t *id)
 	char why[160];
 	json_t *msg;
 
-	if (!ld)
+	if (!ld || !rpc_require(rs, wc, id, STORE_ROLE_PERFORMER, "showing a cursor"))
 		return;
 	if (!sub) {
 		rpc_error(wc, id, "not_open", "open the document before sending presence");
@@ -769,7 +771,8 @@ void editing_op(rpc_state *rs, ws_conn *wc, json_t *req, json_t *id)
 	uint64_t rev;
 	int rc;
 
-	if (!ld || !rpc_allow_op(rs, wc, id))
+	if (!ld || !rpc_require(rs, wc, id, STORE_ROLE_PERFORMER, "editing") ||
+	    !rpc_allow_op(rs, wc, id))
 		return;
 	if (jseq && (!json_is_integer(jseq) || json_integer_value(jseq) <= 0)) {
 		rpc_error(wc, id, "bad_request", "\"seq\" must be a positive integer");

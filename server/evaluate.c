@@ -396,7 +396,8 @@ void evaluate_eval(rpc_state *rs, ws_conn *wc, json_t *req, json_t *id)
 		rpc_error(wc, id, "not_joined", "join a session first");
 		return;
 	}
-	if (!rpc_allow_eval(rs, wc, id))
+	if (!rpc_require(rs, wc, id, STORE_ROLE_PERFORMER, "evaluating") ||
+	    !rpc_allow_eval(rs, wc, id))
 		return;
 	if (!json_is_integer(jdoc) || (jrev && !json_is_integer(jrev)) ||
 	    read_positions(req, pos, &has_range, &has_at) != TT_OK ||
@@ -607,12 +608,15 @@ void evaluate_on_report(tt_app *app, live_session *s, const live_report *r)
 
 /* The session of a control request (tempo, hush, mute, solo, audio),
  * started, or NULL after answering why not. */
-static live_session *live_of(rpc_state *rs, ws_conn *wc, json_t *id)
+static live_session *live_of(rpc_state *rs, ws_conn *wc, json_t *id, store_role need,
+			     const char *what)
 {
 	if (!rs->session) {
 		rpc_error(wc, id, "not_joined", "join a session first");
 		return NULL;
 	}
+	if (!rpc_require(rs, wc, id, need, what))
+		return NULL;
 	if (!rpc_allow_eval(rs, wc, id))
 		return NULL;
 	if (hub_start(rs->app, rs->session) != TT_OK) {
@@ -624,7 +628,7 @@ static live_session *live_of(rpc_state *rs, ws_conn *wc, json_t *id)
 
 void evaluate_tempo(rpc_state *rs, ws_conn *wc, json_t *req, json_t *id)
 {
-	live_session *s = live_of(rs, wc, id);
+	live_session *s = live_of(rs, wc, id, STORE_ROLE_PERFORMER, "changing the tempo");
 	json_t *jc = json_object_get(req, "cps"), *jm = json_object_get(req, "cpm");
 	pending_eval *pe;
 	double cps;
@@ -658,7 +662,7 @@ void evaluate_tempo(rpc_state *rs, ws_conn *wc, json_t *req, json_t *id)
 static void send_flag(rpc_state *rs, ws_conn *wc, json_t *req, json_t *id, live_cmd_kind kind,
 		      const char *type)
 {
-	live_session *s = live_of(rs, wc, id);
+	live_session *s = live_of(rs, wc, id, STORE_ROLE_PERFORMER, type);
 	json_t *jon = json_object_get(req, "on"), *jt = json_object_get(req, "track");
 	live_cmd c;
 	json_t *note;
@@ -708,7 +712,7 @@ void evaluate_solo(rpc_state *rs, ws_conn *wc, json_t *req, json_t *id)
 /* audio {on}: binary Opus packets on this connection (see hub.h). */
 void evaluate_audio(rpc_state *rs, ws_conn *wc, json_t *req, json_t *id)
 {
-	live_session *s = live_of(rs, wc, id);
+	live_session *s = live_of(rs, wc, id, STORE_ROLE_LISTENER, "listening");
 	json_t *jon = json_object_get(req, "on");
 
 	if (!s)

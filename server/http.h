@@ -34,7 +34,8 @@ typedef struct http_request {
 	const char *path;     /* without the query string */
 	const char *body;     /* NUL-terminated; body_len excludes the NUL */
 	size_t body_len;
-	const char *param;    /* the {id} of a route pattern, or NULL */
+	const char *param;    /* the first {} of a route pattern, or NULL */
+	const char *param2;   /* the second {}, or NULL */
 } http_request;
 
 /* Starts the daemon on cfg's address. On success *out serves requests on

@@ -19,7 +19,8 @@ server_tuttid_SOURCES = \
 	server/hub.c server/hub.h \
 	server/listen.c server/listen.h \
 	server/evaluate.c server/evaluate.h \
-	server/demo.c server/demo.h
+	server/demo.c server/demo.h \
+	server/auth.c server/auth.h
 server_tuttid_CPPFLAGS = $(AM_CPPFLAGS) $(MHD_CFLAGS) $(JANSSON_CFLAGS) $(SQLITE_CFLAGS) \
 	$(OPUS_CFLAGS) $(SNDFILE_CFLAGS)
 server_tuttid_LDADD = server/libtt_ws.a collab/libtt_collab.a storage/libtt_storage.a \

@@ -11,6 +11,7 @@
 #include "common/error.h"
 #include "common/limits.h"
 #include "server/app.h"
+#include "server/auth.h"
 #include "server/editing.h"
 #include "server/evaluate.h"
 #include "server/hub.h"
@@ -113,6 +114,16 @@ static int allow(int64_t *window, int *count, int max, ws_conn *wc, json_t *id,
 	rpc_reply(wc, id, json_pack("{s:s,s:{s:s,s:s,s:I}}", "type", "error", "error", "code",
 				    "rate_limited", "message", msg, "retry_after_ms",
 				    (json_int_t)(*window + 1000 - now)));
+	return 0;
+}
+
+int rpc_require(rpc_state *rs, ws_conn *wc, json_t *id, store_role need, const char *what)
+{
+	if (rs->role >= need)
+		return 1;
+	rpc_error(wc, id, "forbidden", "%s needs the %s role; you are %s here (ask the session's "
+		  "owner for an invite)", what, store_role_name(need),
+		  rs->role ? store_role_name(rs->role) : "not joined");
 	return 0;
 }
 
@@ -220,9 +231,28 @@ static json_t *members_json(const live_session *s)
 	return arr;
 }
 
+/* The role a join gets: its token's, or listener in a public session. */
+static store_role join_role(rpc_state *rs, live_session *s, json_t *token, const char **why)
+{
+	store_session ss;
+	int rc;
+
+	if (token) {
+		store_role r = auth_check(rs->app, s->id, json_string_value(token), NULL, why);
+		return json_is_string(token) ? r : STORE_ROLE_NONE;
+	}
+	pthread_mutex_lock(&rs->app->store_lock);
+	rc = store_session_get(rs->app->st, s->id, &ss);
+	pthread_mutex_unlock(&rs->app->store_lock);
+	*why = "this session is not public: join it with a token";
+	return rc == TT_OK && ss.listen_public ? STORE_ROLE_LISTENER : STORE_ROLE_NONE;
+}
+
 static void on_join(rpc_state *rs, ws_conn *wc, json_t *req, json_t *id)
 {
 	const char *sid = json_string_value(json_object_get(req, "session"));
+	const char *why = "";
+	store_role role;
 	live_session *s;
 	int rc;
 
@@ -238,11 +268,18 @@ static void on_join(rpc_state *rs, ws_conn *wc, json_t *req, json_t *id)
 			rpc_error(wc, id, "internal", "cannot load session: %s", tt_strerror(rc));
 		return;
 	}
+	role = join_role(rs, s, json_object_get(req, "token"), &why);
+	if (role == STORE_ROLE_NONE) {
+		rpc_error(wc, id, "forbidden", "%s", why);
+		return;
+	}
 	session_join(s, rs);
+	rs->role = role;
 	hub_start(rs->app, s); /* a performer who joins wants to hear */
-	reply(wc, id, json_pack("{s:s,s:{s:s,s:s},s:I,s:o,s:f}", "type", "joined", "session",
+	reply(wc, id, json_pack("{s:s,s:{s:s,s:s},s:I,s:o,s:f,s:s}", "type", "joined", "session",
 				"id", s->id, "name", s->name, "user", (json_int_t)rs->user,
-				"members", members_json(s), "cps", s->cps));
+				"members", members_json(s), "cps", s->cps, "role",
+				store_role_name(rs->role)));
 }
 
 static void on_leave(rpc_state *rs, ws_conn *wc, json_t *req, json_t *id)

@@ -20,6 +20,7 @@
 #include <jansson.h>
 
 #include "common/limits.h"
+#include "storage/store.h"
 
 typedef struct tt_app tt_app;
 typedef struct ws_conn ws_conn;
@@ -36,6 +37,7 @@ typedef struct rpc_state {
 	char client_id[TT_MAX_CLIENT_ID + 1];   /* hello's client_id, or "" */
 	char agent[64];                         /* what the client called itself */
 	live_session *session;                  /* joined session, or NULL */
+	store_role role;                        /* in that session (server/auth.h) */
 	struct rpc_state *next_member;          /* in session->members */
 	doc_sub *subs;                          /* open documents */
 	int n_subs;
@@ -53,6 +55,10 @@ void rpc_fini(rpc_state *rs);
  * when the request may go on, else answers "rate_limited" and returns 0. */
 int rpc_allow_op(rpc_state *rs, ws_conn *wc, json_t *id);
 int rpc_allow_eval(rpc_state *rs, ws_conn *wc, json_t *id);
+
+/* 1 when rs's role in its session is at least need; else answers
+ * "forbidden" naming what was refused and returns 0. */
+int rpc_require(rpc_state *rs, ws_conn *wc, json_t *id, store_role need, const char *what);
 
 /* Sends msg (stolen) with the request's id (borrowed, may be NULL). */
 void rpc_reply(ws_conn *wc, json_t *id, json_t *msg);

@@ -101,6 +101,7 @@ void session_leave(rpc_state *rs)
 	}
 	rs->session = NULL;
 	rs->next_member = NULL;
+	rs->role = STORE_ROLE_NONE;
 	s->n_members--;
 	msg = json_pack("{s:s,s:s,s:o}", "type", "member.left", "session", s->id,
 			"member", session_member_json(rs));

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -493,6 +494,9 @@ static void adopt(void *arg)
 	int fl = fcntl(wc->fd, F_GETFL);
 
 	fcntl(wc->fd, F_SETFL, fl | O_NONBLOCK);
+	/* libmicrohttpd leaves Nagle on after the upgrade: a small ack queued
+	 * behind other data would wait for the peer's delayed ACK (~40 ms). */
+	setsockopt(wc->fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
 	wc->next = all_conns;
 	if (all_conns)
 		all_conns->prev = wc;

@@ -103,6 +103,19 @@ static const char *const migrations[] = {
 	"ALTER TABLE ops ADD COLUMN client_seq INTEGER;"
 	"CREATE UNIQUE INDEX ops_client ON ops(doc_id, client_id, client_seq)"
 	" WHERE client_id IS NOT NULL;",
+	/* 4: access to a session: whether anyone may listen, and the tokens
+	 * (invites) that give a role in it. Only a token's hash is kept. */
+	"ALTER TABLE sessions ADD COLUMN listen_public INTEGER NOT NULL DEFAULT 1;"
+	"CREATE TABLE session_tokens ("
+	" id INTEGER PRIMARY KEY,"
+	" session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,"
+	" role TEXT NOT NULL CHECK (role IN ('owner', 'performer', 'listener')),"
+	" hash BLOB NOT NULL,"
+	" label TEXT NOT NULL DEFAULT '',"
+	" created_at INTEGER NOT NULL,"
+	" expires_at INTEGER,"
+	" revoked_at INTEGER);"
+	"CREATE INDEX session_tokens_session ON session_tokens(session_id);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

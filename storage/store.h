@@ -122,6 +122,7 @@ typedef struct store_session {
 	char id[STORE_ID_LEN + 1];          /* [a-z2-7], URL-safe */
 	char name[TT_MAX_SESSION_NAME + 1]; /* 1..TT_MAX_SESSION_NAME bytes */
 	int64_t created_at;                 /* ms since the epoch */
+	bool listen_public;                 /* anyone may listen (default) */
 } store_session;
 
 /* Creates a session with a fresh random id and the current time. name must
@@ -135,6 +136,49 @@ typedef int (*store_session_fn)(const store_session *s, void *ctx);
 
 /* Sessions newest first, at most limit of them (limit <= 0: all). */
 int store_session_list(store *st, int limit, store_session_fn fn, void *ctx);
+
+/* Whether anyone may listen to the session, or only token holders. */
+int store_session_set_listen_public(store *st, const char *id, bool on);
+
+/* ---- Session tokens (invites) ----
+ *
+ * A token gives its holder a role in one session. The store keeps only a
+ * hash of the token's secret (the server makes and checks secrets); a
+ * token can expire and be revoked, and is never deleted, so the author of
+ * past edits stays known. */
+typedef enum store_role {
+	STORE_ROLE_NONE = 0,
+	STORE_ROLE_LISTENER = 1,
+	STORE_ROLE_PERFORMER = 2,
+	STORE_ROLE_OWNER = 3
+} store_role;
+
+#define STORE_TOKEN_HASH 32
+
+typedef struct store_token {
+	int64_t id;
+	char session_id[STORE_ID_LEN + 1];
+	store_role role;
+	uint8_t hash[STORE_TOKEN_HASH];
+	char label[TT_MAX_DISPLAY_NAME + 1];
+	int64_t created_at;
+	int64_t expires_at;  /* 0: never */
+	int64_t revoked_at;  /* 0: not revoked */
+} store_token;
+
+/* Stores t (its id is set); TT_ENOTFOUND for an unknown session. */
+int store_token_create(store *st, store_token *t);
+/* TT_ENOTFOUND when there is no such token. */
+int store_token_get(store *st, int64_t id, store_token *out);
+/* Marks it revoked at time now_ms; TT_ENOTFOUND when not in the session. */
+int store_token_revoke(store *st, const char *session_id, int64_t id, int64_t now_ms);
+
+typedef int (*store_token_fn)(const store_token *t, void *ctx);
+/* The session's tokens, oldest first. */
+int store_token_list(store *st, const char *session_id, store_token_fn fn, void *ctx);
+
+const char *store_role_name(store_role r);
+store_role store_role_parse(const char *name);
 
 /* ---- Documents ----
  *

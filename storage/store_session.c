@@ -53,6 +53,7 @@ int store_session_create(store *st, const char *name, store_session *out)
 		return rc;
 	memcpy(s.name, name, strlen(name) + 1);
 	s.created_at = store__now_ms();
+	s.listen_public = true; /* the column's default */
 	for (i = 0, rc = TT_EEXIST; i < ID_ATTEMPTS && rc == TT_EEXIST; i++) {
 		random_id(s.id);
 		if ((rc = store__tx_enter(st)) != TT_OK)
@@ -69,12 +70,13 @@ static void read_session(sqlite3_stmt *q, store_session *s)
 	store__col_copy(q, 0, s->id, sizeof s->id);
 	store__col_copy(q, 1, s->name, sizeof s->name);
 	s->created_at = sqlite3_column_int64(q, 2);
+	s->listen_public = sqlite3_column_int(q, 3) != 0;
 }
 
 int store_session_get(store *st, const char *id, store_session *out)
 {
 	sqlite3_stmt *q = store__stmt(st, SQL_SESSION_GET,
-		"SELECT id, name, created_at FROM sessions WHERE id = ?");
+		"SELECT id, name, created_at, listen_public FROM sessions WHERE id = ?");
 	int rc;
 
 	if (!q)
@@ -97,7 +99,7 @@ int store_session_get(store *st, const char *id, store_session *out)
 int store_session_list(store *st, int limit, store_session_fn fn, void *ctx)
 {
 	sqlite3_stmt *q = store__stmt(st, SQL_SESSION_LIST,
-		"SELECT id, name, created_at FROM sessions"
+		"SELECT id, name, created_at, listen_public FROM sessions"
 		" ORDER BY created_at DESC, rowid DESC LIMIT ?");
 	store_session s;
 	int rc = SQLITE_DONE, stop = 0;

@@ -5,7 +5,7 @@ EXTRA_DIST += tests/lib/otclient.py
 SERVER_TESTS = tests/server/http_api.py tests/server/ws_raw.py \
 	tests/server/editing.py tests/server/convergence.py tests/server/crash_edit.py \
 	tests/server/live.py tests/server/cli_eval.py tests/server/demo.py \
-	tests/server/limits.py
+	tests/server/limits.py tests/server/auth.py
 TESTS += $(SERVER_TESTS)
 EXTRA_DIST += $(SERVER_TESTS)
 
@@ -14,3 +14,10 @@ check_PROGRAMS += tests/server/oggcheck
 tests_server_oggcheck_SOURCES = tests/server/oggcheck.c
 tests_server_oggcheck_CPPFLAGS = $(AM_CPPFLAGS) $(OPUSFILE_CFLAGS) $(OPUS_CFLAGS)
 tests_server_oggcheck_LDADD = $(OPUSFILE_LIBS) $(OPUS_LIBS) -lm
+
+# The web client: ot.js against the Python reference client and a real
+# tuttid, and the pages in real Chromium (playwright-core, Debian's chromium).
+WEB_TESTS = tests/web/ot.test.mjs tests/web/browser.test.mjs
+TESTS += $(WEB_TESTS)
+EXTRA_DIST += $(WEB_TESTS) clients/web/package.json clients/web/package-lock.json \
+	clients/web/build.mjs clients/web/src

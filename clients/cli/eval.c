@@ -23,7 +23,9 @@
 #define TIMEOUT_MS 10000
 
 static const char usage[] =
-	"usage: tutti eval --server URL --session ID [--doc NAME] [--quantum cycle|now|N] FILE|-\n";
+	"usage: tutti eval --server URL --session ID [--token T] [--doc NAME]\n"
+	"                  [--quantum cycle|now|N] FILE|-\n"
+	"  --token T   a performer's or owner's token (default: $TUTTI_TOKEN)\n";
 
 static char *read_all(const char *path, size_t *len)
 {
@@ -78,7 +80,9 @@ static int fail(const char *what, const char *err)
 static int reply_error(json_t *r, const char *what)
 {
 	const char *m = json_string_value(json_object_get(json_object_get(r, "error"), "message"));
-	return fail(what, m ? m : "unexpected reply");
+	int rc = fail(what, m ? m : "unexpected reply");
+	json_decref(r);
+	return rc;
 }
 
 /* The id of document name, created when the session has none. */
@@ -180,7 +184,7 @@ static int evaluate(wsc *c, long long doc, long long rev, json_t *quantum, const
 			json_string_value(json_object_get(e, "message")));
 		rc = 1;
 	} else {
-		rc = reply_error(r, "eval");
+		return reply_error(r, "eval"); /* frees r */
 	}
 	json_decref(r);
 	return rc;
@@ -191,9 +195,11 @@ int cli_eval(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "server", required_argument, NULL, 's' }, { "session", required_argument, NULL, 'S' },
 		{ "doc", required_argument, NULL, 'd' }, { "quantum", required_argument, NULL, 'q' },
+		{ "token", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	const char *server = NULL, *session = NULL, *name = NULL, *quantum = NULL, *file;
+	const char *token = getenv("TUTTI_TOKEN");
 	char err[256], base[256];
 	long long doc = 0, rev = 0;
 	json_t *r, *q;
@@ -209,6 +215,7 @@ int cli_eval(int argc, char **argv)
 		case 'S': session = optarg; break;
 		case 'd': name = optarg; break;
 		case 'q': quantum = optarg; break;
+		case 't': token = optarg; break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: fputs(usage, stderr); return 2;
 		}
@@ -230,8 +237,10 @@ int cli_eval(int argc, char **argv)
 	}
 	wsc_request(c, json_pack("{s:s,s:s}", "type", "hello", "client", "tutti-eval"), TIMEOUT_MS,
 		    &r, err, sizeof err) == TT_OK ? json_decref(r) : (void)0;
-	rc = wsc_request(c, json_pack("{s:s,s:s}", "type", "join", "session", session), TIMEOUT_MS,
-			 &r, err, sizeof err);
+	json_t *join = json_pack("{s:s,s:s}", "type", "join", "session", session);
+	if (token)
+		json_object_set_new(join, "token", json_string(token));
+	rc = wsc_request(c, join, TIMEOUT_MS, &r, err, sizeof err);
 	if (rc != TT_OK || strcmp(json_string_value(json_object_get(r, "type")), "joined") != 0) {
 		rc = rc != TT_OK ? fail("join", err) : reply_error(r, "join");
 	} else {

@@ -68,7 +68,7 @@ class Server:
         self.own_tmp = tmpdir is None
         self.tmp = tmpdir or tempfile.mkdtemp(prefix="tutti-test-")
         self.db = db or os.path.join(self.tmp, "tutti.db")
-        self.web = web or os.path.join(SRCDIR, "clients", "web", "public")
+        self.web = web or os.path.join(SRCDIR, "clients", "web", "dist")
         self.args = list(args) + ([] if demo else ["--no-demo"])
         self.proc = None
         self.port = None

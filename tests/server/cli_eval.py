@@ -28,6 +28,7 @@ with Server(tmpdir=tmp) as srv:
     url = "http://127.0.0.1:%d" % srv.port
     st, sess = srv.json("POST", "/api/sessions", {"name": "cli"})
     sid = sess["id"]
+    tok = sess["owner_token"]
     tone = os.path.join(tmp, "tone.js")
     with open(tone, "w") as f:
         f.write('// a first pattern\nnote("a4").s("sine")\n')
@@ -45,7 +46,7 @@ with Server(tmpdir=tmp) as srv:
     th = threading.Thread(target=listen)
     th.start()
     time.sleep(0.3)
-    p = tutti("eval", "--server", url, "--session", sid, tone)
+    p = tutti("eval", "--server", url, "--session", sid, "--token", tok, tone)
     m = re.match(r"lands at cycle (\S+) \(stream frame (\d+)\)", p.stdout)
     t.ok(p.returncode == 0 and m, "tutti eval prints where it lands", p.stdout + p.stderr)
     landing = int(m.group(2)) if m else 0
@@ -62,7 +63,7 @@ with Server(tmpdir=tmp) as srv:
 
     ws = srv.ws()
     ws.request({"type": "hello", "id": 0})
-    ws.request({"type": "join", "id": 1, "session": sid})
+    ws.request({"type": "join", "id": 1, "session": sid, "token": tok})
     docs = ws.request({"type": "doc.list", "id": 2})["docs"]
     t.ok([d["name"] for d in docs] == ["tone.js"], "the document is named after the file", docs)
     snap = ws.request({"type": "doc.open", "id": 3, "doc": docs[0]["id"]})
@@ -71,10 +72,10 @@ with Server(tmpdir=tmp) as srv:
 
     with open(tone, "w") as f:
         f.write('// a first pattern\nnote("a4").s("sine").fsat(2)\n')
-    p = tutti("eval", "--server", url, "--session", sid, tone)
+    p = tutti("eval", "--server", url, "--session", sid, "--token", tok, tone)
     t.ok(p.returncode == 1 and re.search(r"tone\.js:2:22: .*fast", p.stderr),
          "an error is FILE:LINE:COL with a suggestion, exit 1", p.stderr)
-    p = tutti("eval", "--server", url, "--session", sid, "--doc", "other", "-")
+    p = tutti("eval", "--server", url, "--session", sid, "--token", tok, "--doc", "other", "-")
     t.ok(p.returncode == 0, "code from stdin into a named document")
     p = tutti("eval", "--server", url, "--session", "nosuch", tone)
     t.ok(p.returncode == 2 and "no session" in p.stderr, "an unknown session: exit 2 saying so", p.stderr)

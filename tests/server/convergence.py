@@ -36,12 +36,13 @@ tmp = tempfile.mkdtemp(prefix="tutti-conv-")
 with Server(tmpdir=tmp) as srv:
     st, sess = srv.json("POST", "/api/sessions", {"name": "convergence"})
     sid = sess["id"]
+    tok = sess["owner_token"]
     clients, queues = [], []
     doc = None
     for i in range(N_CLIENTS):
         ws = srv.ws(timeout=30)
         ws.request({"type": "hello", "id": 0, "name": "p%d" % i, "client_id": "conv-%d" % i})
-        ws.request({"type": "join", "id": 1, "session": sid})
+        ws.request({"type": "join", "id": 1, "session": sid, "token": tok})
         if doc is None:
             doc = ws.request({"type": "doc.create", "id": 2, "name": "shared"})["doc"]["id"]
         clients.append(ws)
@@ -108,7 +109,7 @@ with Server(tmpdir=tmp) as srv:
     t.ok(whole, "no astral character was split into a lone surrogate")
     fresh = srv.ws()
     fresh.request({"type": "hello", "id": 0})
-    fresh.request({"type": "join", "id": 1, "session": sid})
+    fresh.request({"type": "join", "id": 1, "session": sid, "token": tok})
     snap = fresh.request({"type": "doc.open", "id": 2, "doc": doc})
     t.ok(snap.get("text") == ocs[0].text and snap.get("rev") == ocs[0].rev,
          "a new client's snapshot equals their text")
@@ -120,7 +121,7 @@ with Server(tmpdir=tmp) as srv:
 with Server(tmpdir=tmp, db=os.path.join(tmp, "tutti.db")) as srv:
     ws = srv.ws()
     ws.request({"type": "hello", "id": 0})
-    ws.request({"type": "join", "id": 1, "session": sid})
+    ws.request({"type": "join", "id": 1, "session": sid, "token": tok})
     snap = ws.request({"type": "doc.open", "id": 2, "doc": doc})
     t.ok(snap.get("text") == final_text and snap.get("rev") == final_rev,
          "the stored text equals theirs after a restart")

@@ -38,7 +38,7 @@ def reader(ws, q):
 def connect(srv, i, sid):
     ws = srv.ws(timeout=30)
     ws.request({"type": "hello", "id": 0, "name": "p%d" % i, "client_id": "crash-%d" % i})
-    r = ws.request({"type": "join", "id": 1, "session": sid})
+    r = ws.request({"type": "join", "id": 1, "session": sid, "token": tok})
     assert r["type"] == "joined", r
     return ws
 
@@ -87,6 +87,7 @@ db = os.path.join(tmp, "tutti.db")
 srv = Server(tmpdir=tmp, db=db).start()
 st, sess = srv.json("POST", "/api/sessions", {"name": "crash"})
 sid = sess["id"]
+tok = sess["owner_token"]
 ocs, queues = [], []
 for i in range(N_CLIENTS):
     ws = connect(srv, i, sid)
@@ -153,7 +154,7 @@ t.ok(len({oc.text for oc in ocs}) == 1, "all clients hold the same text")
 
 ws = srv.ws()
 ws.request({"type": "hello", "id": 0})
-ws.request({"type": "join", "id": 1, "session": sid})
+ws.request({"type": "join", "id": 1, "session": sid, "token": tok})
 snap = ws.request({"type": "doc.open", "id": 2, "doc": doc})
 t.ok(snap.get("text") == ocs[0].text and snap.get("rev") == ocs[0].rev, "the server's text equals theirs")
 ws.close()

@@ -24,6 +24,8 @@ with Server(tmpdir=tmp, db=db, demo=True) as srv:
     t.ok(len(sessions) == 1 and sessions[0]["name"] == "demo", "a first start creates the demo session", body)
     sid = sessions[0]["id"]
     t.ok(any("/s/%s/live.ogg" % sid in l for l in srv.log), "its stream URL is logged")
+    tok = [l.split("(shown once): ")[1].strip() for l in srv.log if "(shown once): " in l]
+    t.ok(len(tok) == 1 and tok[0].startswith("t"), "and its owner token, once", tok)
     c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
     c.request("GET", "/s/%s/live.ogg" % sid)
     r = c.getresponse()
@@ -40,11 +42,19 @@ with Server(tmpdir=tmp, db=db, demo=True) as srv:
     t.ok(p.returncode == 0 and len(loud) > len(wins) // 2,
          "the demo plays at once (%d of %d windows sound)" % (len(loud), len(wins)))
     ws = srv.ws()
-    ws.request({"type": "hello", "id": 0})
-    ws.request({"type": "join", "id": 1, "session": sid})
-    docs = ws.request({"type": "doc.list", "id": 2})["docs"]
-    snap = ws.request({"type": "doc.open", "id": 3, "doc": docs[0]["id"]})
+    ws.call({"type": "hello", "id": 0})
+    j = ws.call({"type": "join", "id": 1, "session": sid})
+    t.eq(j.get("role"), "listener", "without a token one joins the public demo as a listener")
+    docs = ws.call({"type": "doc.list", "id": 2})["docs"]
+    snap = ws.call({"type": "doc.open", "id": 3, "doc": docs[0]["id"]})
     t.ok("$: s(" in snap.get("text", ""), "its document holds the code that plays", snap.get("text"))
+    r = ws.call({"type": "op", "id": 4, "doc": docs[0]["id"], "rev": snap["rev"], "op": ["x"]})
+    t.ok(r.get("type") == "error" and r["error"]["code"] == "forbidden", "a listener cannot edit it", r)
+    ws.close()
+    ws = srv.ws()
+    ws.call({"type": "hello", "id": 0})
+    j = ws.call({"type": "join", "id": 1, "session": sid, "token": tok[0] if tok else ""})
+    t.eq(j.get("role"), "owner", "the logged token makes its holder the owner")
     ws.close()
 
 with Server(tmpdir=tmp, db=db, demo=True) as srv:

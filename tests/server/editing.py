@@ -36,6 +36,7 @@ tmp = tempfile.mkdtemp(prefix="tutti-editing-")
 with Server(tmpdir=tmp) as srv:
     st, sess = srv.json("POST", "/api/sessions", {"name": "editing"})
     sid = sess["id"]
+    tok = sess["owner_token"]
 
     a, ha = connect(srv, "ann", "client-ann")
     b, hb = connect(srv, "bo", "client-bo")
@@ -44,10 +45,10 @@ with Server(tmpdir=tmp) as srv:
     r = a.request({"type": "doc.create", "id": 1, "name": "x"})
     t.ok(r.get("type") == "error" and r["error"]["code"] == "not_joined", "doc.create before join: not_joined", r)
 
-    ra = a.request({"type": "join", "id": 2, "session": sid})
+    ra = a.request({"type": "join", "id": 2, "session": sid, "token": tok})
     t.ok(ra.get("type") == "joined" and ra["session"]["id"] == sid and len(ra["members"]) == 1,
          "join answers the session and its members", ra)
-    rb = b.request({"type": "join", "id": 2, "session": sid})
+    rb = b.request({"type": "join", "id": 2, "session": sid, "token": tok})
     t.ok(len(rb["members"]) == 2, "second member sees both", rb)
     m = a.recv_json()
     t.ok(m.get("type") == "member.joined" and m["member"]["name"] == "bo" and "id" not in m,
@@ -193,7 +194,7 @@ with Server(tmpdir=tmp) as srv:
     text = "ab" + text
     rev += 1
     c, _ = connect(srv, "cy", "client-cy")
-    c.request({"type": "join", "id": 1, "session": sid})
+    c.request({"type": "join", "id": 1, "session": sid, "token": tok})
     a.recv_json(); b.recv_json()  # member.joined
     r = c.request({"type": "doc.open", "id": 2, "doc": doc})
     pres = [p for p in r["presence"] if p["name"] == "ann"]
@@ -224,7 +225,7 @@ with Server(tmpdir=tmp) as srv:
         text += str(i)
         rev += 1
     c, _ = connect(srv, "cy", "client-cy")
-    c.request({"type": "join", "id": 1, "session": sid})
+    c.request({"type": "join", "id": 1, "session": sid, "token": tok})
     a.recv_json(); b.recv_json()
     r = c.request({"type": "doc.open", "id": 2, "doc": doc, "rev": seen_rev})
     t.ok(r.get("type") == "doc.ops" and r["from"] == seen_rev and r["rev"] == rev and len(r["ops"]) == 3,
@@ -265,7 +266,7 @@ with Server(tmpdir=tmp) as srv:
 # ---- persistence across a restart ----
 with Server(db=db, tmpdir=os.path.dirname(db)) as srv:
     a, _ = connect(srv, "ann", "client-ann")
-    r = a.request({"type": "join", "id": 1, "session": sid})
+    r = a.request({"type": "join", "id": 1, "session": sid, "token": tok})
     t.ok(r.get("type") == "joined", "the session can be joined after a restart", r)
     r = a.request({"type": "doc.open", "id": 2, "doc": doc})
     t.ok(r.get("text") == final_text and r.get("rev") == final_rev, "text and revision survive a restart",

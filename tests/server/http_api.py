@@ -54,8 +54,12 @@ with Server(db=db, tmpdir=tmp) as srv:
          created)
     t.eq(hdrs.get("location"), "/api/sessions/" + created["id"], "Location names the new session")
 
+    owner_token = created.pop("owner_token", None)
+    t.ok(isinstance(owner_token, str) and owner_token.startswith("t"),
+         "the creator gets the session's owner token", owner_token)
     st, got = srv.json("GET", "/api/sessions/" + created["id"])
-    t.ok(st == 200 and got == created, "GET /api/sessions/{id} returns it", got)
+    t.ok(st == 200 and got == created and "owner_token" not in got,
+         "GET /api/sessions/{id} returns it, without any token", got)
 
     srv.json("POST", "/api/sessions", {"name": "Zürich ✓ 🎶"})
     st, s = srv.json("GET", "/api/sessions")

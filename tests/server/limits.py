@@ -47,10 +47,11 @@ with Server() as srv:
 
     st, sess = srv.json("POST", "/api/sessions", {"name": "floods"})
     sid = sess["id"]
+    tok = sess["owner_token"]
     a, b = srv.ws(), srv.ws()
     for ws, name in ((a, "ann"), (b, "bo")):
         ws.call({"type": "hello", "id": 0, "name": name})
-        ws.call({"type": "join", "id": 1, "session": sid})
+        ws.call({"type": "join", "id": 1, "session": sid, "token": tok})
     doc = a.call({"type": "doc.create", "id": 2, "name": "d"})["doc"]["id"]
     a.call({"type": "doc.open", "id": 3, "doc": doc})
     b.call({"type": "doc.open", "id": 3, "doc": doc})
@@ -75,7 +76,7 @@ with Server() as srv:
 
     e = srv.ws()
     e.call({"type": "hello", "id": 0, "name": "ev"})
-    e.call({"type": "join", "id": 1, "session": sid})
+    e.call({"type": "join", "id": 1, "session": sid, "token": tok})
     d2 = e.call({"type": "doc.create", "id": 2, "name": "e"})["doc"]["id"]
     e.call({"type": "doc.open", "id": 3, "doc": d2})
     e.call({"type": "op", "id": 4, "doc": d2, "rev": 0, "op": ['s("bd sd")']})

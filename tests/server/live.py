@@ -86,9 +86,10 @@ def wait_json(tap, pred, timeout=10):
 srv = Server(tmpdir=tmp, db=os.path.join(tmp, "tutti.db")).start()
 st, sess = srv.json("POST", "/api/sessions", {"name": "live"})
 sid = sess["id"]
+tok = sess["owner_token"]
 ws = srv.ws(timeout=30)
 ws.request({"type": "hello", "id": 0, "name": "ann", "client_id": "ann-1"})
-ws.request({"type": "join", "id": 1, "session": sid})
+ws.request({"type": "join", "id": 1, "session": sid, "token": tok})
 doc = ws.request({"type": "doc.create", "id": 2, "name": "main"})["doc"]["id"]
 ws.request({"type": "doc.open", "id": 3, "doc": doc})
 r = ws.request({"type": "op", "id": 4, "doc": doc, "rev": 0, "op": [CODE], "seq": 1})
@@ -101,7 +102,7 @@ tap.start()
 
 bo = srv.ws(timeout=30)
 bo.request({"type": "hello", "id": 0, "name": "bo"})
-bo.request({"type": "join", "id": 1, "session": sid})
+bo.request({"type": "join", "id": 1, "session": sid, "token": tok})
 bo_tap = AudioTap(bo)
 bo_tap.start()
 
@@ -258,7 +259,7 @@ t.ok(tempo == [(1, 1)], "the tempo change is stored", tempo)
 srv = Server(tmpdir=tmp, db=os.path.join(tmp, "tutti.db")).start()
 w5 = srv.ws()
 w5.request({"type": "hello", "id": 0})
-j5 = w5.request({"type": "join", "id": 1, "session": sid})
+j5 = w5.request({"type": "join", "id": 1, "session": sid, "token": tok})
 t.ok(j5.get("cps") == 1, "after a restart the session has its tempo back", j5)
 w5.close()
 st4, _, d4 = read_for(srv.port, "/s/%s/live.ogg" % sid, 2.5)

@@ -549,6 +549,67 @@ static void test_ops_client(store *st)
 	is_int(d.revision, 4, "and not stored");
 }
 
+struct token_seen {
+	int n;
+	int64_t ids[4];
+};
+
+static int token_collect(const store_token *t, void *ctx)
+{
+	struct token_seen *c = ctx;
+	if (c->n < 4)
+		c->ids[c->n] = t->id;
+	c->n++;
+	return 0;
+}
+
+/* Session access: the listen flag and tokens (hash kept, revocable). */
+static void test_tokens(store *st)
+{
+	store_session s, s2, got;
+	store_token t, back;
+	struct token_seen seen;
+
+	store_session_create(st, "gated", &s);
+	store_session_create(st, "other", &s2);
+	store_session_get(st, s.id, &got);
+	ok(got.listen_public, "a new session is public to listen");
+	is_int(store_session_set_listen_public(st, s.id, false), TT_OK, "gate listening");
+	store_session_get(st, s.id, &got);
+	ok(!got.listen_public, "now only token holders listen");
+	is_int(store_session_set_listen_public(st, "nosuchsess", false), TT_ENOTFOUND,
+	       "unknown session refused");
+	memset(&t, 0, sizeof t);
+	snprintf(t.session_id, sizeof t.session_id, "%s", s.id);
+	t.role = STORE_ROLE_PERFORMER;
+	memset(t.hash, 0xab, sizeof t.hash);
+	snprintf(t.label, sizeof t.label, "for bo");
+	t.created_at = 1000;
+	t.expires_at = 5000;
+	is_int(store_token_create(st, &t), TT_OK, "create a token");
+	ok(t.id > 0, "it has an id");
+	is_int(store_token_get(st, t.id, &back), TT_OK, "get it back");
+	ok(back.role == STORE_ROLE_PERFORMER && back.hash[0] == 0xab && back.hash[31] == 0xab &&
+	   back.expires_at == 5000 && back.revoked_at == 0 && strcmp(back.label, "for bo") == 0 &&
+	   strcmp(back.session_id, s.id) == 0, "role, hash, label, expiry kept");
+	is_int(store_token_revoke(st, s2.id, t.id, 2000), TT_ENOTFOUND,
+	       "another session cannot revoke it");
+	is_int(store_token_revoke(st, s.id, t.id, 2000), TT_OK, "revoke it");
+	store_token_get(st, t.id, &back);
+	is_int(back.revoked_at, 2000, "revoked at the time given");
+	t.role = STORE_ROLE_NONE;
+	is_int(store_token_create(st, &t), TT_EINVAL, "a token without a role is refused");
+	t.role = STORE_ROLE_OWNER;
+	snprintf(t.session_id, sizeof t.session_id, "nosuchsess");
+	ok(store_token_create(st, &t) != TT_OK, "a token for no session is refused");
+	memset(&seen, 0, sizeof seen);
+	is_int(store_token_list(st, s.id, token_collect, &seen), TT_OK, "list the session's tokens");
+	is_int(seen.n, 1, "one token in it");
+	is_int(store_token_get(st, 999999, &back), TT_ENOTFOUND, "unknown token");
+	ok(store_role_parse("owner") == STORE_ROLE_OWNER && store_role_parse("x") == STORE_ROLE_NONE &&
+	   strcmp(store_role_name(STORE_ROLE_LISTENER), "listener") == 0, "role names");
+}
+
 /* More documents in one batch than the head cache holds, interleaved. */
 static void test_ops_many_docs(store *st)
 {
@@ -1026,6 +1087,7 @@ int main(void)
 	test_docs(st);
 	test_ops(st);
 	test_ops_client(st);
+	test_tokens(st);
 	test_ops_many_docs(st);
 	test_ops_model(st);
 	test_group(st);
