@@ -16,7 +16,7 @@ top=$PWD
 build_pkgs="build-essential autoconf automake libtool pkg-config
   libmicrohttpd-dev libsqlite3-dev libopus-dev libopusenc-dev libopusfile-dev
   libjansson-dev libmbedtls-dev libsndfile1-dev"
-test_pkgs="python3 sqlite3 opus-tools curl clang libclang-rt-14-dev"
+test_pkgs="python3 sqlite3 opus-tools curl clang libclang-rt-14-dev chromium"
 
 say() { printf 'dev.sh: %s\n' "$*" >&2; }
 
@@ -38,6 +38,13 @@ need_node() {
 	if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
 		install_missing nodejs npm
 	fi
+}
+
+# The web client: CodeMirror 6 and esbuild from the npm registry, bundled
+# into clients/web/dist, which tuttid serves.
+build_web() {
+	need_node
+	(cd clients/web && npm ci --no-audit --no-fund --loglevel=error && node build.mjs >/dev/null)
 }
 
 build() {
@@ -73,15 +80,17 @@ run)
 	shift
 	install_missing $build_pkgs
 	build
+	build_web
 	mkdir -p var
 	say "starting tuttid on http://127.0.0.1:8080 (database var/tutti.db)"
-	exec build/tuttid --listen 127.0.0.1:8080 --db var/tutti.db --web "$top/clients/web/public" "$@"
+	exec build/server/tuttid --listen 127.0.0.1:8080 --db var/tutti.db --web "$top/clients/web/dist" "$@"
 	;;
 test)
 	install_missing $build_pkgs $test_pkgs
 	need_node
 	(cd tests && npm ci --no-audit --no-fund --loglevel=error)
 	build --enable-werror
+	build_web
 	rc=0
 	make -C build -k -j"$(nproc)" check >build/check.out 2>&1 || rc=$?
 	grep -aE '^(FAIL|XPASS|ERROR|SKIP):' build/check.out || true
