@@ -273,6 +273,9 @@ void loop_stop(loop *l, loop_task_fn fn, void *arg)
 		l->running = 0; /* out of memory: end without the stop function */
 	pthread_join(l->thread, NULL);
 	reap(l);
+	/* Watches still registered (timers, sockets nobody closed) end here. */
+	for (int fd = 0; fd < l->n_by_fd; fd++)
+		free(l->by_fd[fd]);
 	free(l->by_fd);
 	close(l->epfd);
 	close(l->wakefd);

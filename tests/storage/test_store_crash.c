@@ -212,6 +212,13 @@ static void read_reports(int fd, reported *r, int64_t deadline)
 	}
 }
 
+/* Reads reports until there are more than before, or the deadline. */
+static void read_until_report(int fd, reported *r, int64_t before, int64_t deadline)
+{
+	while (r->count <= before && now_ms() < deadline)
+		read_reports(fd, r, now_ms() + 5 < deadline ? now_ms() + 5 : deadline);
+}
+
 /* PRAGMA integrity_check through plain SQLite, not the store. */
 static int integrity_ok(const char *path, char *msg, size_t cap)
 {
@@ -316,6 +323,11 @@ static int one_run(const char *self, const char *path, int run, unsigned seed,
 		return -1;
 	pid = start_child(self, path, fds[1], run, seed);
 	close(fds[1]);
+	/* The random delay starts at the child's first commit, so every run
+	 * kills a child that is committing, however slowly it started (ASan,
+	 * a loaded machine). */
+	int64_t before = r->count;
+	read_until_report(fds[0], r, before, now_ms() + 10000);
 	read_reports(fds[0], r, now_ms() + delay);
 	kill(pid, SIGKILL);
 	read_reports(fds[0], r, -1);
