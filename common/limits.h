@@ -127,6 +127,12 @@
  * with every operation. */
 #define TT_MAX_CLIENT_ID 64
 
+/* One chat message in bytes of UTF-8: a few sentences between pieces. */
+#define TT_MAX_CHAT_BYTES 2000
+
+/* Chat messages a joining performer is sent, to catch up. */
+#define TT_CHAT_ON_JOIN 50
+
 /* Selections one performer may show in one document (CodeMirror allows
  * many cursors; 32 covers any real use and bounds each presence message). */
 #define TT_MAX_SELECTIONS 32
@@ -157,6 +163,10 @@
  * objects, closures, variables) while evaluating one program: far past
  * what a performer writes, and a doubling array stops here. */
 #define TT_MAX_EVAL_BYTES (32 * 1024 * 1024)
+
+/* Tracks ($: and name: labels) of one program: each is queried every
+ * render block, and 256 parts is far past any performance. */
+#define TT_MAX_TRACKS 256
 
 /* Events one query of one cycle may produce; s("bd*100000000") stops here
  * with an error rather than allocating without end. */

@@ -218,7 +218,9 @@ static void drain_annos(live_session *s)
 
 static void tell_listener_count(live_session *s)
 {
-	int n = stream_ring_listeners(s->ogg) + stream_ring_listeners(s->events);
+	/* A listener page opens the Ogg stream and the events: count people
+	 * by the sound they take. */
+	int n = stream_ring_listeners(s->ogg);
 	json_t *msg;
 
 	if (n == s->last_listeners)

@@ -15,6 +15,7 @@
 #include "server/editing.h"
 #include "server/evaluate.h"
 #include "server/hub.h"
+#include "server/live.h"
 #include "server/log.h"
 #include "server/session.h"
 #include "server/ws_conn.h"
@@ -34,12 +35,14 @@ static void on_hello(rpc_state *rs, ws_conn *wc, json_t *req, json_t *id);
 static void on_ping(rpc_state *rs, ws_conn *wc, json_t *req, json_t *id);
 static void on_join(rpc_state *rs, ws_conn *wc, json_t *req, json_t *id);
 static void on_leave(rpc_state *rs, ws_conn *wc, json_t *req, json_t *id);
+static void on_chat(rpc_state *rs, ws_conn *wc, json_t *req, json_t *id);
 
 static const rpc_method methods[] = {
 	{ "hello", on_hello },
 	{ "ping", on_ping },
 	{ "join", on_join },
 	{ "leave", on_leave },
+	{ "chat", on_chat },
 	{ "doc.list", editing_doc_list },
 	{ "doc.create", editing_doc_create },
 	{ "doc.rename", editing_doc_rename },
@@ -248,6 +251,71 @@ static store_role join_role(rpc_state *rs, live_session *s, json_t *token, const
 	return rc == TT_OK && ss.listen_public ? STORE_ROLE_LISTENER : STORE_ROLE_NONE;
 }
 
+static json_t *chat_json(const store_chat *c)
+{
+	return json_pack("{s:s,s:I,s:s,s:s,s:I,s:I}", "type", "chat", "chat", (json_int_t)c->id,
+			 "name", c->author, "text", c->text, "time", (json_int_t)c->time_ms,
+			 "frame", (json_int_t)c->frame);
+}
+
+static int append_chat(const store_chat *c, void *arr)
+{
+	return json_array_append_new(arr, chat_json(c)) ? TT_ENOMEM : 0;
+}
+
+/* The session's last TT_CHAT_ON_JOIN messages, oldest first. */
+static json_t *recent_chat(tt_app *app, live_session *s)
+{
+	json_t *arr = json_array();
+
+	pthread_mutex_lock(&app->store_lock);
+	store_chat_recent(app->st, s->id, TT_CHAT_ON_JOIN, append_chat, arr);
+	pthread_mutex_unlock(&app->store_lock);
+	return arr;
+}
+
+/* chat {text}: said to the session, stored with it (for its history). */
+static void on_chat(rpc_state *rs, ws_conn *wc, json_t *req, json_t *id)
+{
+	json_t *text = json_object_get(req, "text"), *msg;
+	struct timespec ts;
+	store_chat c;
+	int rc;
+
+	if (!rs->session) {
+		rpc_error(wc, id, "not_joined", "join a session first");
+		return;
+	}
+	if (!rpc_require(rs, wc, id, STORE_ROLE_PERFORMER, "chatting") ||
+	    !rpc_allow_eval(rs, wc, id))
+		return;
+	if (!json_is_string(text) || json_string_length(text) == 0 ||
+	    json_string_length(text) > TT_MAX_CHAT_BYTES ||
+	    strlen(json_string_value(text)) != json_string_length(text)) {
+		rpc_error(wc, id, "bad_request", "\"text\" must be 1 to %d bytes (TT_MAX_CHAT_BYTES)",
+			  TT_MAX_CHAT_BYTES);
+		return;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	c = (store_chat){ .session_id = rs->session->id, .author = rs->name,
+			  .time_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
+			  .frame = rs->session->audio ? live_frame(rs->session->audio) : 0,
+			  .text = json_string_value(text) };
+	pthread_mutex_lock(&rs->app->store_lock);
+	rc = store_chat_append(rs->app->st, &c);
+	pthread_mutex_unlock(&rs->app->store_lock);
+	if (rc != TT_OK) {
+		rpc_error(wc, id, "internal", "the message could not be stored: %s", tt_strerror(rc));
+		return;
+	}
+	msg = chat_json(&c);
+	json_object_set_new(msg, "by", json_integer(rs->user));
+	json_object_set_new(msg, "color", json_string(rs->color));
+	rpc_reply(wc, id, json_deep_copy(msg));
+	session_broadcast(rs->session, msg, rs);
+	json_decref(msg);
+}
+
 static void on_join(rpc_state *rs, ws_conn *wc, json_t *req, json_t *id)
 {
 	const char *sid = json_string_value(json_object_get(req, "session"));
@@ -273,13 +341,12 @@ static void on_join(rpc_state *rs, ws_conn *wc, json_t *req, json_t *id)
 		rpc_error(wc, id, "forbidden", "%s", why);
 		return;
 	}
-	session_join(s, rs);
-	rs->role = role;
+	session_join(s, rs, role);
 	hub_start(rs->app, s); /* a performer who joins wants to hear */
-	reply(wc, id, json_pack("{s:s,s:{s:s,s:s},s:I,s:o,s:f,s:s}", "type", "joined", "session",
+	reply(wc, id, json_pack("{s:s,s:{s:s,s:s},s:I,s:o,s:f,s:s,s:o}", "type", "joined", "session",
 				"id", s->id, "name", s->name, "user", (json_int_t)rs->user,
 				"members", members_json(s), "cps", s->cps, "role",
-				store_role_name(rs->role)));
+				store_role_name(rs->role), "chat", recent_chat(rs->app, s)));
 }
 
 static void on_leave(rpc_state *rs, ws_conn *wc, json_t *req, json_t *id)

@@ -48,8 +48,8 @@ live_session *session_get(tt_app *app, const char *id, int *rc)
 
 json_t *session_member_json(const rpc_state *rs)
 {
-	return json_pack("{s:I,s:s,s:s}", "user", (json_int_t)rs->user, "name", rs->name,
-			 "color", rs->color);
+	return json_pack("{s:I,s:s,s:s,s:s}", "user", (json_int_t)rs->user, "name", rs->name,
+			 "color", rs->color, "role", store_role_name(rs->role));
 }
 
 void session_broadcast(live_session *s, json_t *msg, const rpc_state *except)
@@ -67,13 +67,16 @@ void session_broadcast(live_session *s, json_t *msg, const rpc_state *except)
 	free(text);
 }
 
-void session_join(live_session *s, rpc_state *rs)
+void session_join(live_session *s, rpc_state *rs, store_role role)
 {
 	json_t *msg;
 
-	if (rs->session == s)
+	if (rs->session == s) {
+		rs->role = role;
 		return;
+	}
 	session_leave(rs);
+	rs->role = role;
 	rs->session = s;
 	rs->next_member = s->members;
 	s->members = rs;

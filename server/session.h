@@ -54,8 +54,9 @@ live_session *session_all(void);
  * with *rc TT_ENOTFOUND (no such session) or a store error. */
 live_session *session_get(tt_app *app, const char *id, int *rc);
 
-/* Makes rs a member (leaving its previous session) and tells the others. */
-void session_join(live_session *s, rpc_state *rs);
+/* Makes rs a member with role (leaving its previous session) and tells
+ * the others. */
+void session_join(live_session *s, rpc_state *rs, store_role role);
 /* Leaves rs's session, if any, and tells the others; closes its docs. */
 void session_leave(rpc_state *rs);
 

@@ -116,6 +116,15 @@ static const char *const migrations[] = {
 	" expires_at INTEGER,"
 	" revoked_at INTEGER);"
 	"CREATE INDEX session_tokens_session ON session_tokens(session_id);",
+	/* 5: the session chat, kept with the session for its history. */
+	"CREATE TABLE chat ("
+	" id INTEGER PRIMARY KEY,"
+	" session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,"
+	" author TEXT NOT NULL,"
+	" time_ms INTEGER NOT NULL,"
+	" frame INTEGER NOT NULL,"
+	" text TEXT NOT NULL);"
+	"CREATE INDEX chat_session ON chat(session_id, id);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

@@ -180,6 +180,23 @@ int store_token_list(store *st, const char *session_id, store_token_fn fn, void 
 const char *store_role_name(store_role r);
 store_role store_role_parse(const char *name);
 
+/* ---- Chat ---- */
+
+typedef struct store_chat {
+	int64_t id;               /* set by store_chat_append */
+	const char *session_id;
+	const char *author;
+	int64_t time_ms;
+	int64_t frame;            /* stream frame when it was said */
+	const char *text;         /* 1..TT_MAX_CHAT_BYTES bytes of UTF-8 */
+} store_chat;
+
+/* TT_ENOTFOUND (session), TT_EINVAL (empty or not UTF-8), TT_ELIMIT. */
+int store_chat_append(store *st, store_chat *c);
+typedef int (*store_chat_fn)(const store_chat *c, void *ctx);
+/* The session's last `limit` messages, oldest first. */
+int store_chat_recent(store *st, const char *session_id, int limit, store_chat_fn fn, void *ctx);
+
 /* ---- Documents ----
  *
  * A document belongs to a session and has a name unique among the

@@ -610,6 +610,45 @@ static void test_tokens(store *st)
 	   strcmp(store_role_name(STORE_ROLE_LISTENER), "listener") == 0, "role names");
 }
 
+static int chat_collect(const store_chat *c, void *ctx)
+{
+	char *last = ctx;
+	snprintf(last, 32, "%s", c->text);
+	return 0;
+}
+
+/* The session chat: stored, the most recent ones oldest first, limits. */
+static void test_chat(store *st)
+{
+	store_session s;
+	store_chat c;
+	char big[TT_MAX_CHAT_BYTES + 2], last[32] = "";
+
+	store_session_create(st, "chat", &s);
+	for (int i = 0; i < 5; i++) {
+		char text[16];
+		snprintf(text, sizeof text, "m%d", i);
+		c = (store_chat){ .session_id = s.id, .author = "ann", .time_ms = i, .frame = i,
+				  .text = text };
+		store_chat_append(st, &c);
+	}
+	ok(c.id > 0, "chat messages get ids");
+	is_int(store_chat_recent(st, s.id, 3, chat_collect, last), TT_OK, "the last three");
+	is_str(last, "m4", "oldest first: the newest comes last");
+	memset(big, 'x', sizeof big);
+	big[TT_MAX_CHAT_BYTES] = '\0';
+	c.text = big;
+	is_int(store_chat_append(st, &c), TT_OK, "TT_MAX_CHAT_BYTES bytes are stored");
+	big[TT_MAX_CHAT_BYTES] = 'x';
+	big[TT_MAX_CHAT_BYTES + 1] = '\0';
+	is_int(store_chat_append(st, &c), TT_ELIMIT, "one more byte is refused");
+	c.text = "\xff";
+	is_int(store_chat_append(st, &c), TT_EINVAL, "invalid UTF-8 is refused");
+	c.text = "hi";
+	c.session_id = "nosuchsess";
+	ok(store_chat_append(st, &c) != TT_OK, "a message for no session is refused");
+}
+
 /* More documents in one batch than the head cache holds, interleaved. */
 static void test_ops_many_docs(store *st)
 {
@@ -1088,6 +1127,7 @@ int main(void)
 	test_ops(st);
 	test_ops_client(st);
 	test_tokens(st);
+	test_chat(st);
 	test_ops_many_docs(st);
 	test_ops_model(st);
 	test_group(st);

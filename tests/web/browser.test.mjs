@@ -178,6 +178,14 @@ try {
   const bo = await joinAs(ctxB, sid, 'bo', '#4363d8');
   ok(await until(bo, () => window.tutti.state.panes.size === 1), 'both performers see the document "main"');
 
+  // ---- chat ----
+  await ann.fill('#chat-text', 'hello from ann');
+  await ann.press('#chat-text', 'Enter');
+  ok(await until(bo, () => document.getElementById('chat').textContent.includes('ann: hello from ann')),
+    'chat: the other performer reads what ann said');
+  ok(await until(ann, () => document.getElementById('chat').children.length === 1),
+    'chat: ann sees her line once');
+
   await ann.click('.pane .cm-content');
   await bo.click('.pane .cm-content');
   await Promise.all([

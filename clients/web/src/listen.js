@@ -73,7 +73,7 @@ function renderMembers() {
   const ul = $('members');
   ul.replaceChildren();
   for (const m of state.members.values()) {
-    if (m.user === state.conn.user) continue;
+    if (m.user === state.conn.user || m.role === 'listener') continue;
     const li = document.createElement('li');
     const dot = document.createElement('span');
     dot.className = 'dot';

@@ -135,6 +135,8 @@ async function onReady(conn, hello) {
   state.members.clear();
   for (const m of j.members) state.members.set(m.user, m);
   renderMembers();
+  $('chat').replaceChildren();
+  for (const c of j.chat || []) addChat(c);
   if (typeof j.cps === 'number') showTempo(j.cps);
   status(j.role === 'listener'
     ? 'read-only: you are listening (open an invite link to perform)'
@@ -321,6 +323,7 @@ function renderMembers() {
   const ul = $('members');
   ul.replaceChildren();
   for (const m of state.members.values()) {
+    if (m.role === 'listener') continue; // counted among the listeners
     const li = document.createElement('li');
     const dot = document.createElement('span');
     dot.className = 'dot';
@@ -329,6 +332,33 @@ function renderMembers() {
     ul.append(li);
   }
 }
+
+/* ---- chat: stored with the session, the last 50 come with join ---- */
+
+function addChat(c) {
+  const li = document.createElement('li');
+  const who = document.createElement('b');
+  who.textContent = `${c.name}: `;
+  if (c.color) who.style.color = c.color;
+  li.title = new Date(c.time).toLocaleString();
+  li.append(who, document.createTextNode(c.text));
+  const ul = $('chat');
+  ul.append(li);
+  while (ul.children.length > 200) ul.firstChild.remove();
+  ul.scrollTop = ul.scrollHeight;
+}
+
+$('chat-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const text = $('chat-text').value.trim();
+  if (!text || !state.conn) return;
+  try {
+    addChat(await state.conn.request({ type: 'chat', text }));
+    $('chat-text').value = '';
+  } catch (e) {
+    logLine(`chat: ${e.message}`, 'err');
+  }
+});
 
 /* ---- messages ---- */
 
@@ -387,6 +417,10 @@ function onMessage(m) {
     }
     case 'listeners':
       $('listeners').textContent = String(m.count);
+      break;
+    case 'chat':
+      if (m.id !== undefined) break; // our own, shown when its request resolves
+      addChat(m);
       break;
     default:
       break;
