@@ -137,10 +137,10 @@ const allIdle = () => [...window.tutti.state.panes.values()].every((p) => p.view
 // link for the performers (perform.html?s=ID&t=TOKEN).
 let ownerToken = null;
 
-async function joinAs(ctx, sid, name, color) {
+async function joinAs(ctx, sid, name, color, extra = '') {
   const page = await ctx.newPage();
   page.on('pageerror', (e) => console.log(`# ${name}: page error: ${e.message}`));
-  await page.goto(`${base}/perform.html?s=${sid}&t=${encodeURIComponent(ownerToken)}`);
+  await page.goto(`${base}/perform.html?s=${sid}&t=${encodeURIComponent(ownerToken)}${extra}`);
   await page.fill('#join-name', name);
   await page.fill('#join-color', color);
   await page.click('#join-button');
@@ -277,6 +277,20 @@ try {
   const TOKENS = ['a4', 'e5', 'sine'];
   ok(lit && lit.every((x) => TOKENS.includes(x)) && lit.some((x) => x === 'a4' || x === 'e5'), 'bo lights the sounding tokens a4 / e5 as it plays them', lit);
   ok(await until(ann, () => document.querySelectorAll('.tt-hl').length > 0, null, 15000), 'and so does ann');
+
+  // ---- the WebAssembly decoder (browsers without WebCodecs Opus) ----
+  const ctxC = await browser.newContext({ viewport: { width: 1280, height: 760 } });
+  const cy = await joinAs(ctxC, sid, 'cy', '#3cb44b', '&decoder=wasm');
+  const wdec = await until(cy, () => window.tutti.state.player.decodedFrames > 48000 &&
+    document.getElementById('audio-info').textContent.includes('WebAssembly') &&
+    window.tutti.state.player.decodedFrames, null, 15000);
+  ok(wdec, `a page without WebCodecs decodes the same packets with WebAssembly libopus (${wdec} samples)`);
+  const wloud = await until(cy, () => {
+    const db = window.tutti.state.meters.levelDb();
+    return db > -30 && db;
+  }, null, 15000);
+  ok(wloud, 'and plays sound, not silence');
+  await ctxC.close();
   await sleep(300);
   await ann.screenshot({ path: path.join(ARTEFACTS, 'perform.png') });
 

@@ -57,6 +57,16 @@ export function opusPacketSamples(p) {
   return count * size * 120;
 }
 
+/* Browsers without WebCodecs Opus decode the WebSocket packets with a
+ * WebAssembly build of libopus instead (opus-decoder, from the
+ * wasm-audio-decoders project), keeping the low-latency path. */
+export async function wasmOpusDecoder() {
+  const { OpusDecoder } = await import('opus-decoder');
+  const dec = new OpusDecoder({ channels: 2, preSkip: 0 });
+  await dec.ready;
+  return dec;
+}
+
 export function hasWebCodecsOpus() {
   if (typeof AudioDecoder === 'undefined') return Promise.resolve(false);
   return AudioDecoder.isConfigSupported({ codec: 'opus', sampleRate: RATE, numberOfChannels: 2 })
@@ -137,6 +147,14 @@ export class Player {
   }
 
   /* Plays decoded audio (an AudioData) whose first sample is at frame. */
+  /* Decoded PCM as planes of Float32 (the WASM decoder's output). */
+  playPlanar(frame, planes, n, rate) {
+    const buf = this.ctx.createBuffer(planes.length, n, rate);
+    planes.forEach((p, c) => buf.copyToChannel(p.subarray(0, n), c));
+    this.decodedFrames += n;
+    this.schedule(frame, buf);
+  }
+
   play(frame, data) {
     const n = data.numberOfFrames;
     const ch = data.numberOfChannels;
@@ -223,11 +241,35 @@ class Decoder {
   }
 }
 
-/* The WebSocket's audio packets (after {"type":"audio","on":true}). */
-export class WsOpus {
-  constructor(player, preSkip) {
+/* The same interface over the WebAssembly decoder. */
+class WasmDecoder {
+  constructor(player, dec) {
     this.player = player;
-    this.decoder = new Decoder(player, opusHead(preSkip));
+    this.dec = dec;
+    this.errors = 0;
+  }
+
+  decode(frame, packet) {
+    try {
+      const { channelData, samplesDecoded, sampleRate } = this.dec.decodeFrame(packet);
+      if (samplesDecoded > 0) this.player.playPlanar(frame, channelData, samplesDecoded, sampleRate);
+    } catch (e) {
+      this.errors++;
+    }
+  }
+
+  close() {
+    this.dec.free();
+  }
+}
+
+/* The WebSocket's audio packets (after {"type":"audio","on":true});
+ * wasm: a decoder from wasmOpusDecoder() when WebCodecs has no Opus. */
+export class WsOpus {
+  constructor(player, preSkip, wasm = null) {
+    this.player = player;
+    this.decoder = wasm ? new WasmDecoder(player, wasm) : new Decoder(player, opusHead(preSkip));
+    this.kind = wasm ? 'WebAssembly libopus' : 'WebCodecs';
     this.packets = 0;
   }
 

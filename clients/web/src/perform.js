@@ -17,7 +17,7 @@
  */
 import { Conn } from './conn.js';
 import { DocView } from './docview.js';
-import { Player, WsOpus, ElementAudio, Meters, hasWebCodecsOpus, RATE } from './audio.js';
+import { Player, WsOpus, ElementAudio, Meters, hasWebCodecsOpus, wasmOpusDecoder, RATE } from './audio.js';
 import { Highlighter } from './highlight.js';
 
 const $ = (id) => document.getElementById(id);
@@ -38,6 +38,7 @@ const state = {
   members: new Map(),    // user -> {user, name, color}
   player: null,
   ws: null,              // WsOpus
+  wasm: null,            // the WebAssembly Opus decoder, when WebCodecs has none
   meters: null,
   audioOk: false,
   evals: new Map(),      // eval id -> {landing, doc, name}
@@ -93,12 +94,23 @@ async function start(name, color) {
     state.player = new Player();
     await state.player.resume();
     state.meters = new Meters(state.player.analyser, $('scope'), $('level'));
-    state.audioOk = await hasWebCodecsOpus();
+    // ?decoder=wasm forces the WebAssembly decoder (how the tests reach it
+    // in a browser that has WebCodecs).
+    state.audioOk = params.get('decoder') !== 'wasm' && await hasWebCodecsOpus();
+    if (!state.audioOk) {
+      try {
+        state.wasm = await wasmOpusDecoder();
+        state.audioOk = true;
+      } catch (e) {
+        logLine(`no WebAssembly Opus decoder: ${e.message}`, 'err');
+      }
+    }
   } catch (e) {
     logLine(`audio unavailable: ${e.message}`, 'err');
   }
   if (state.player && !state.audioOk) {
-    // No WebCodecs Opus: the browser plays the Ogg stream (higher latency).
+    // Neither WebCodecs Opus nor WebAssembly: the browser plays the Ogg
+    // stream (higher latency).
     try {
       state.element = new ElementAudio(state.player, withToken(`/s/${encodeURIComponent(sessionId)}/live.ogg`));
       state.element.start().catch((e) => logLine(`audio: ${e.message}`, 'err'));
@@ -159,8 +171,9 @@ async function onReady(conn, hello) {
     const a = await conn.request({ type: 'audio', on: true });
     if (state.ws) state.ws.close();
     state.player.reset();
-    state.ws = new WsOpus(state.player, a.pre_skip);
-    $('audio-info').textContent = `Opus ${a.rate / 1000} kHz, ${a.channels} ch, ${a.frame_ms} ms packets, WebCodecs`;
+    if (state.ws && state.wasm) state.wasm = await wasmOpusDecoder(); // close() freed it
+    state.ws = new WsOpus(state.player, a.pre_skip, state.wasm || null);
+    $('audio-info').textContent = `Opus ${a.rate / 1000} kHz, ${a.channels} ch, ${a.frame_ms} ms packets, ${state.ws.kind}`;
   }
 }
 
