@@ -16,8 +16,8 @@
  *     /dev/null). Prints
  *       tracks: seconds=S cpu=C x_realtime=X
  *
- * Both take the least CPU time of 3 runs, which filters out a shared
- * machine's noise. bench/render (the script) combines them with scsynth's
+ * Both take the least CPU time of several runs (5 and 3), which filters out
+ * a shared machine's noise. bench/render (the script) combines them with scsynth's
  * figure and bench/encode's encode_ratio into the one summary line.
  */
 #include <math.h>
@@ -77,7 +77,7 @@ static int bench_voices(int n, double seconds)
 	if (!s || !buf || n > TSEQ_MAX)
 		return 1;
 	reference_voices(s, n, seconds, 0.5);
-	for (int run = 0; run < 3; run++) {
+	for (int run = 0; run < 5; run++) {
 		render_config cfg;
 		render *r;
 		sched_source src = tsrc_source(s);

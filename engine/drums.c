@@ -258,7 +258,7 @@ typedef struct tone_v {
 
 static int make_tone(sampler *bank, const tone_v *v)
 {
-	static const float pr[5] = { 1.0f, 1.47f, 2.09f, 2.56f, 3.76f };
+	static const float pr[5] = { 1.0f, 1.5f, 2.09f, 2.56f, 3.76f };
 	float ph[5] = { 0 };
 	buf b;
 	rng r = { 0x7777u };
@@ -324,9 +324,9 @@ static int make_shaker(sampler *bank, float fc, float att, float tau)
 static int build_skins(sampler *bank)
 {
 	static const kick_v kicks[] = {
-		{ 160, 52, 0.030f, 0.35f, 0.5f, 1.6f }, { 120, 45, 0.050f, 0.9f, 0.1f, 1.0f },
-		{ 200, 60, 0.020f, 0.18f, 0.8f, 2.5f }, { 100, 38, 0.060f, 0.6f, 0.2f, 1.2f },
-		{ 250, 50, 0.015f, 0.40f, 1.0f, 4.0f }, { 90, 50, 0.040f, 0.30f, 0.0f, 1.0f },
+		{ 160, 52, 0.030f, 0.16f, 0.5f, 1.6f }, { 120, 45, 0.050f, 0.55f, 0.1f, 1.0f },
+		{ 200, 60, 0.020f, 0.08f, 0.8f, 2.5f }, { 100, 38, 0.060f, 0.30f, 0.2f, 1.2f },
+		{ 250, 50, 0.015f, 0.20f, 1.0f, 4.0f }, { 90, 50, 0.040f, 0.14f, 0.0f, 1.0f },
 	};
 	static const snare_v snares[] = {
 		{ 185, 0.10f, 5000, 0.14f, 1.0f }, { 200, 0.06f, 7000, 0.09f, 1.3f },
@@ -342,6 +342,36 @@ static int build_skins(sampler *bank)
 		rc = make_clap(bank, 1100.0f + 300.0f * (float)i, 0.009f + 0.002f * (float)i,
 			       4 - (i == 3), 0.08f + 0.04f * (float)i);
 	return rc;
+}
+
+/* Ride: the hat's metal, brighter and long, over a quiet inharmonic bell. */
+static int make_ride(sampler *bank, float base, float tau, float bell)
+{
+	static const float ratio[6] = { 1.0f, 1.4827f, 1.8003f, 2.5462f, 2.6304f, 3.8968f };
+	static const float pr[4] = { 1.0f, 2.09f, 2.56f, 3.76f };
+	float ph[6] = { 0.0f, 0.13f, 0.37f, 0.51f, 0.71f, 0.89f }, bp[4] = { 0 };
+	buf b;
+	svf band, hp;
+	int rc = buf_new(&b, fminf(7.0f * tau, 5.0f));
+	if (rc < 0)
+		return rc;
+	svf_set(&band, 9000.0f, 0.8f);
+	svf_set(&hp, 5000.0f, 0.7f);
+	for (int64_t i = 0; i < b.n; i++) {
+		float t = (float)i / SR, m = 0.0f, y, h, ring = 0.0f;
+		for (int k = 0; k < 6; k++)
+			m += square(&ph[k], base * ratio[k]);
+		svf_run(&band, m / 6.0f, &y, NULL);
+		svf_run(&hp, y, NULL, &h);
+		for (int k = 0; k < 4; k++) {
+			ring += sinf(TWO_PI * bp[k]) / (1.0f + (float)k);
+			bp[k] += 2.0f * base * pr[k] / SR;
+			bp[k] -= floorf(bp[k]);
+		}
+		b.d[i] = (h * (0.6f * decay(t, 0.02f) + 0.4f) + bell * ring * decay(t, 0.3f)) *
+			 decay(t, tau) * fminf(1.0f, t / 0.0003f);
+	}
+	return buf_finish(&b, bank, "rd", 0.45f);
 }
 
 static int build_metals(sampler *bank)
@@ -361,22 +391,26 @@ static int build_metals(sampler *bank)
 	int rc = TT_OK;
 	for (size_t i = 0; rc == TT_OK && i < sizeof m / sizeof m[0]; i++)
 		rc = make_metal(bank, &m[i]);
+	if (rc == TT_OK)
+		rc = make_ride(bank, 420.0f, 0.9f, 0.15f);
+	if (rc == TT_OK)
+		rc = make_ride(bank, 470.0f, 1.3f, 0.3f);
+	if (rc == TT_OK)
+		rc = make_ride(bank, 380.0f, 0.6f, 0.08f);
 	return rc;
 }
 
 static int build_tones(sampler *bank)
 {
 	static const tone_v t[] = {
-		{ "lt", 90, 0.5f, 0.30f, 0.3f, 0.85f, 1 }, { "lt", 75, 0.7f, 0.45f, 0.2f, 0.85f, 1 },
-		{ "lt", 105, 0.3f, 0.22f, 0.4f, 0.85f, 1 },
-		{ "mt", 130, 0.5f, 0.25f, 0.3f, 0.8f, 1 }, { "mt", 115, 0.7f, 0.35f, 0.2f, 0.8f, 1 },
-		{ "mt", 150, 0.3f, 0.18f, 0.4f, 0.8f, 1 },
-		{ "ht", 190, 0.5f, 0.20f, 0.3f, 0.75f, 1 }, { "ht", 170, 0.7f, 0.28f, 0.2f, 0.75f, 1 },
-		{ "ht", 220, 0.3f, 0.15f, 0.4f, 0.75f, 1 },
+		{ "lt", 90, 0.5f, 0.30f, 1.0f, 0.85f, 2 }, { "lt", 75, 0.7f, 0.45f, 0.7f, 0.85f, 2 },
+		{ "lt", 105, 0.3f, 0.22f, 1.4f, 0.85f, 2 },
+		{ "mt", 130, 0.5f, 0.25f, 1.0f, 0.8f, 2 }, { "mt", 115, 0.7f, 0.35f, 0.7f, 0.8f, 2 },
+		{ "mt", 150, 0.3f, 0.18f, 1.4f, 0.8f, 2 },
+		{ "ht", 190, 0.5f, 0.20f, 1.0f, 0.75f, 2 }, { "ht", 170, 0.7f, 0.28f, 0.7f, 0.75f, 2 },
+		{ "ht", 220, 0.3f, 0.15f, 1.4f, 0.75f, 2 },
 		{ "rim", 1700, 0.1f, 0.012f, 0.8f, 0.7f, 2 }, { "rim", 1400, 0.1f, 0.02f, 0.5f, 0.7f, 2 },
 		{ "rim", 2100, 0.05f, 0.008f, 1.0f, 0.7f, 2 },
-		{ "rd", 560, 0.0f, 0.9f, 0.4f, 0.45f, 5 }, { "rd", 620, 0.0f, 1.3f, 0.3f, 0.45f, 5 },
-		{ "rd", 500, 0.0f, 0.6f, 0.6f, 0.45f, 5 },
 	};
 	int rc = TT_OK;
 	for (size_t i = 0; rc == TT_OK && i < sizeof t / sizeof t[0]; i++)

@@ -38,6 +38,9 @@
 #define AP_SIZE 512
 #define SR ((float)SYNTH_RATE)
 
+/* The reverb's 8 lines side by side: one vector op advances all of them. */
+typedef float v8 __attribute__((vector_size(32)));
+
 static const int fdn_len[FDN_N] = { 1123, 1327, 1559, 1801, 2053, 2311, 2593, 2887 };
 static const int ap_len[2] = { 142, 379 };
 
@@ -45,8 +48,8 @@ struct fx_orbit {
 	float dl[2][DL_SIZE];
 	uint32_t dw;
 	float dcur, dtarget, dfb, ddamp[2];
-	float line[FDN_N][FDN_SIZE];
-	float lgain[FDN_N], ldamp[FDN_N];
+	v8 line[FDN_SIZE];       /* line i's sample at write position w is line[w][i] */
+	v8 lgain, ldamp;
 	uint32_t lw;
 	float ap[2][AP_SIZE];
 	uint32_t apw;
@@ -56,9 +59,10 @@ struct fx_orbit {
 
 int fx_orbit_new(fx_orbit **out)
 {
-	fx_orbit *o = calloc(1, sizeof *o);
+	fx_orbit *o = aligned_alloc(64, (sizeof *o + 63) / 64 * 64); /* vectors inside */
 	if (!o)
 		return TT_ENOMEM;
+	memset(o, 0, sizeof *o);
 	o->dcur = o->dtarget = 0.25f * SR;
 	o->dfb = 0.5f;
 	o->idle = true;
@@ -123,24 +127,19 @@ static float allpass(float *buf, uint32_t w, int len, float x)
 
 static void reverb_frame(fx_orbit *o, float inl, float inr, float *outl, float *outr)
 {
-	float x = 0.5f * (inl + inr), y[FDN_N], sum = 0.0f, l = 0.0f, r = 0.0f;
+	static const v8 sign = { 0.5f, -0.5f, 0.5f, -0.5f, 0.5f, -0.5f, 0.5f, -0.5f };
+	float x = 0.5f * (inl + inr), sum, l, r;
+	v8 y;
 	x = allpass(o->ap[0], o->apw, ap_len[0], x);
 	x = allpass(o->ap[1], o->apw, ap_len[1], x);
 	o->apw++;
-	for (int i = 0; i < FDN_N; i++) {
-		y[i] = o->line[i][(o->lw - (uint32_t)fdn_len[i]) & (FDN_SIZE - 1)];
-		sum += y[i];
-	}
-	sum *= 2.0f / FDN_N;
-	for (int i = 0; i < FDN_N; i++) {
-		float v = (y[i] - sum) * o->lgain[i];
-		o->ldamp[i] += (v - o->ldamp[i]) * 0.55f;
-		o->line[i][o->lw & (FDN_SIZE - 1)] = o->ldamp[i] + (i & 1 ? -x : x) * 0.5f;
-		if (i & 1)
-			r += y[i];
-		else
-			l += y[i];
-	}
+	for (int i = 0; i < FDN_N; i++)
+		y[i] = o->line[(o->lw - (uint32_t)fdn_len[i]) & (FDN_SIZE - 1)][i];
+	l = (y[0] + y[2]) + (y[4] + y[6]);
+	r = (y[1] + y[3]) + (y[5] + y[7]);
+	sum = (l + r) * (2.0f / FDN_N);
+	o->ldamp += ((y - sum) * o->lgain - o->ldamp) * 0.55f;
+	o->line[o->lw & (FDN_SIZE - 1)] = o->ldamp + sign * x;
 	o->lw++;
 	*outl += 0.35f * l;
 	*outr += 0.35f * r;
@@ -152,7 +151,7 @@ static void orbit_clear(fx_orbit *o)
 	memset(o->line, 0, sizeof o->line);
 	memset(o->ap, 0, sizeof o->ap);
 	memset(o->ddamp, 0, sizeof o->ddamp);
-	memset(o->ldamp, 0, sizeof o->ldamp);
+	o->ldamp = (v8){ 0 };
 	o->dcur = o->dtarget;
 }
 
@@ -183,11 +182,12 @@ void fx_orbit_process(fx_orbit *o, const float *dl, const float *dr, const float
 /* ---- limiter ---- */
 
 #define LW (FX_LIMITER_LOOKAHEAD + 1)
+#define RMASK (FX_LIMITER_RING - 1)
 
 void fx_limiter_init(fx_limiter *l)
 {
 	memset(l, 0, sizeof *l);
-	for (int i = 0; i < LW; i++)
+	for (int i = 0; i < FX_LIMITER_RING; i++)
 		l->hold[i] = 1.0f;
 	l->sum = LW;
 	l->released = 1.0f;
@@ -205,19 +205,21 @@ static float clampc(float x, float c)
 	return x > c ? c : x < -c ? -c : x;
 }
 
-/* Sliding minimum over the last LW needs (invariant 3). */
+/* Sliding minimum over the last LW needs (invariant 3): a monotonic queue,
+ * the expired front dropped before the push so it never holds more than LW
+ * entries. */
 static float window_min(fx_limiter *l, float need)
 {
-	while (l->dq_len > 0 && l->dq_val[(l->dq_head + l->dq_len - 1) % LW] >= need)
-		l->dq_len--;
-	l->dq_val[(l->dq_head + l->dq_len) % LW] = need;
-	l->dq_idx[(l->dq_head + l->dq_len) % LW] = l->idx;
-	l->dq_len++;
-	if (l->dq_idx[l->dq_head] + LW <= l->idx) {
-		l->dq_head = (l->dq_head + 1) % LW;
+	if (l->dq_len > 0 && l->dq_idx[l->dq_head & RMASK] + LW <= l->idx) {
+		l->dq_head++;
 		l->dq_len--;
 	}
-	return l->dq_val[l->dq_head];
+	while (l->dq_len > 0 && l->dq_val[(l->dq_head + l->dq_len - 1) & RMASK] >= need)
+		l->dq_len--;
+	l->dq_val[(l->dq_head + l->dq_len) & RMASK] = need;
+	l->dq_idx[(l->dq_head + l->dq_len) & RMASK] = l->idx;
+	l->dq_len++;
+	return l->dq_val[l->dq_head & RMASK];
 }
 
 void fx_limiter_process(fx_limiter *l, float *x, int n)
@@ -227,17 +229,19 @@ void fx_limiter_process(fx_limiter *l, float *x, int n)
 		float a = sane(x[2 * t]), b = sane(x[2 * t + 1]);
 		float peak = fabsf(a) > fabsf(b) ? fabsf(a) : fabsf(b);
 		float need = peak > c ? c / peak : 1.0f, h, g;
-		int slot = (int)(l->idx % LW), dslot;
+		unsigned slot = (unsigned)(l->idx & RMASK);
+		int dslot = (int)(l->idx % FX_LIMITER_LOOKAHEAD);
 		h = window_min(l, need);
 		l->released += (1.0f - l->released) * l->release_coef;
 		if (h < l->released)
 			l->released = h;
-		l->sum += (double)l->released - l->hold[slot];
+		/* the mean of the last LW released values */
+		l->sum += (double)l->released - l->hold[(l->idx - LW) & RMASK];
 		l->hold[slot] = l->released;
-		if (slot == LW - 1) { /* recompute exactly: no drift */
+		if (slot == 0) { /* recompute exactly now and then: no drift */
 			double s = 0.0;
-			for (int i = 0; i < LW; i++)
-				s += l->hold[i];
+			for (uint64_t i = 0; i < LW; i++)
+				s += l->hold[(l->idx - i) & RMASK];
 			l->sum = s;
 		}
 		g = (float)(l->sum / LW);
@@ -246,9 +250,13 @@ void fx_limiter_process(fx_limiter *l, float *x, int n)
 		if (g < l->min_gain)
 			l->min_gain = g;
 		/* dslot holds the input from exactly L frames ago. */
-		dslot = (int)(l->idx % FX_LIMITER_LOOKAHEAD);
-		x[2 * t] = clampc(l->delay[0][dslot] * g, c);
-		x[2 * t + 1] = clampc(l->delay[1][dslot] * g, c);
+		{
+			float ya = l->delay[0][dslot] * g, yb = l->delay[1][dslot] * g;
+			/* beyond rounding (1e-6), a cut would mean a wrong gain */
+			l->clamped += fabsf(ya) > c * 1.000001f || fabsf(yb) > c * 1.000001f;
+			x[2 * t] = clampc(ya, c);
+			x[2 * t + 1] = clampc(yb, c);
+		}
 		l->delay[0][dslot] = a;
 		l->delay[1][dslot] = b;
 		l->idx++;

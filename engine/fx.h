@@ -36,18 +36,20 @@ void fx_orbit_process(fx_orbit *o, const float *dl, const float *dr, const float
  * final clamp; NaN and Inf inputs become silence. */
 #define FX_LIMITER_LOOKAHEAD 64
 #define FX_LIMITER_CEILING 0.89125f
+#define FX_LIMITER_RING 128 /* a power of two > look-ahead + 1 */
 
 typedef struct fx_limiter {
 	float delay[2][FX_LIMITER_LOOKAHEAD];      /* the input, L frames late */
-	float hold[FX_LIMITER_LOOKAHEAD + 1];   /* released hold values, for the mean */
-	float dq_val[FX_LIMITER_LOOKAHEAD + 1];  /* monotonic queue of gain needs */
-	uint64_t dq_idx[FX_LIMITER_LOOKAHEAD + 1];
-	int dq_head, dq_len;
+	float hold[FX_LIMITER_RING];      /* released hold values, for the mean */
+	float dq_val[FX_LIMITER_RING];    /* monotonic queue of gain needs */
+	uint64_t dq_idx[FX_LIMITER_RING];
+	unsigned dq_head, dq_len;
 	double sum;
 	float released;
 	float release_coef;
 	uint64_t idx;
-	float min_gain; /* the lowest gain applied since init, for tests */
+	float min_gain;   /* the lowest gain applied since init, for tests */
+	uint64_t clamped; /* samples the final clamp had to cut: 0 if the math holds */
 } fx_limiter;
 
 void fx_limiter_init(fx_limiter *l);

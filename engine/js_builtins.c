@@ -396,10 +396,9 @@ static int call_ctor(js_ev *ev, const js_builtin *bi, const jv *args, size_t n,
 		if ((rc = reify_all(ev, args, n, node, &ps)) < 0)
 			return rc;
 		return pat_choose(ev->pool, ps, n, out);
-	default: /* SIG_CTOR_A */
+	default: /* SIG_CTOR_A; run() reads its missing argument as silence */
 		if (n < 1)
-			return js__error(ev, node, TT_ESYNTAX, "%s() expects 1 argument "
-					 "but got 0", bi->name);
+			return pat_silence(ev->pool, out);
 		if ((rc = js__reify(ev, &args[0], node, &p)) < 0)
 			return rc;
 		if (!bi->fn) { /* pure */
@@ -457,10 +456,11 @@ static int call_method(js_ev *ev, const js_fn *f, pat *p, const jv *a, size_t n,
 	    (rc = js__to_patfn(ev, &a[0], node, &fn)) < 0)
 		return rc;
 	rc = TT_OK;
-	if (bi->sig == SIG_OP)
+	if ((bi->sig == SIG_OP || bi->sig == SIG_PA) && n == 0)
+		rc = pat_silence(ev->pool, &x);
+	else if (bi->sig == SIG_OP || bi->sig == SIG_PA)
 		rc = reify_seq(ev, a, n, node, &x);
-	else if (bi->sig == SIG_PA || bi->sig == SIG_PAA || bi->sig == SIG_PAAA ||
-		 bi->sig == SIG_PAF)
+	else if (bi->sig == SIG_PAA || bi->sig == SIG_PAAA || bi->sig == SIG_PAF)
 		rc = js__reify(ev, &a[0], node, &x);
 	if (rc < 0 || ((bi->sig == SIG_PAA || bi->sig == SIG_PAAA) &&
 		       (rc = js__reify(ev, &a[1], node, &y)) < 0) ||
@@ -529,10 +529,31 @@ static int split_free(const js_fn *f, const jv *args, size_t n, const jv **recv,
 	return 1;
 }
 
+/* Strudel's rule for a method's argument count: one that takes a single
+ * argument sequences several (p.fast(1, 2) is p.fast("1 2")) and reads none
+ * as silence, so its result is empty; any other needs exactly its count.
+ * Returns 1 to go on, TT_OK with *out set to silence, or an error. */
+static int check_count(js_ev *ev, const js_fn *f, size_t n, int node, pat **out)
+{
+	const char *name = f->name ? f->name : f->bi->name;
+	js_sig sig = f->bi->sig;
+	int k = arity(sig);
+
+	if (sig == SIG_PFS || (n == (size_t)k && sig != SIG_PF && sig != SIG_PNF))
+		return 1;
+	if (sig == SIG_PA || sig == SIG_OP)
+		return 1; /* call_method sequences the arguments */
+	if ((sig == SIG_PF || sig == SIG_PNF) && n == 1)
+		return 1;
+	if ((sig == SIG_PF || sig == SIG_PNF) && n == 0)
+		return pat_silence(ev->pool, out);
+	return js__error(ev, node, TT_ESYNTAX, "%s() expects %d argument%s but got "
+			 "%zu", name, k, k == 1 ? "" : "s", n);
+}
+
 static int call_pattern_fn(js_ev *ev, const js_fn *f, const jv *recv,
 			   const jv *args, size_t n, int node, pat **out, jv *res)
 {
-	const char *name = f->name ? f->name : f->bi->name;
 	size_t nm = n;
 	pat *p;
 	int rc;
@@ -540,11 +561,8 @@ static int call_pattern_fn(js_ev *ev, const js_fn *f, const jv *recv,
 	if (!recv) {
 		if (!split_free(f, args, n, &recv, &nm))
 			return partial(ev, f, args, n, node, res);
-	} else if (n < (size_t)arity(f->bi->sig) ||
-		   (f->bi->sig == SIG_PFS && n == 0)) {
-		return js__error(ev, node, TT_ESYNTAX, "%s() expects %d argument%s "
-				 "but got %zu", name, arity(f->bi->sig),
-				 arity(f->bi->sig) == 1 ? "" : "s", n);
+	} else if ((rc = check_count(ev, f, n, node, out)) != 1) {
+		return rc;
 	}
 	if ((rc = js__reify(ev, recv, node, &p)) < 0)
 		return rc;

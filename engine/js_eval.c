@@ -1007,6 +1007,9 @@ static int add_track(js_ev *ev, const char *label, pat *p, int node, int *anon)
 			r->tracks[i].p = p;
 			return TT_OK;
 		}
+	if (r->n_tracks >= TT_MAX_TRACKS)
+		return js__error(ev, node, TT_ELIMIT, "more than %d tracks in one "
+				 "program", TT_MAX_TRACKS);
 	if (!(v = js__alloc(ev, (r->n_tracks + 1) * sizeof *v, node)))
 		return TT_ELIMIT;
 	if (r->n_tracks)

@@ -347,8 +347,9 @@ int pat_timecat(pat_pool *pool, const tt_rat *weights, pat *const *ps,
 	pat **k;
 	int rc;
 	if (n == 1) {
-		*out = ps[0];
-		return TT_OK;
+		/* Strudel's stepcat of one pattern: the same events, but no
+		 * longer pure (a one-kid stack). */
+		return pat_stack(pool, ps, 1, out);
 	}
 	for (size_t i = 0; i < n; i++)
 		if ((rc = rat_add(total, weights[i], &total)) < 0)

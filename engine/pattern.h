@@ -27,6 +27,8 @@
  * Querying: pat_query allocates only from the caller's tt_arena, never
  * calls malloc, takes no lock: safe on the render thread, and safe from
  * several threads at once on the same pattern (each with its own arena).
+ * Where Strudel throws while querying, the query answers TT_OK with no
+ * events at all, as Strudel's does.
  * It fails with TT_ELIMIT when the arena is full, when nodes nest deeper
  * than TT_MAX_QUERY_DEPTH, when it would make more than
  * TT_MAX_EVENTS_PER_CYCLE events per queried cycle, or when its work
@@ -79,7 +81,7 @@ typedef struct pat_fn {
 	void *env;
 } pat_fn;
 
-/* ---- leaves and constructors (pattern.c) ---- */
+/* ---- leaves and constructors ---- */
 
 /* pure(value): one event per cycle. loc may be NULL (no source token). */
 int pat_num(pat_pool *pool, double x, const tt_loc *loc, pat **out);
@@ -98,7 +100,13 @@ bool pat_is_pure(const pat *p, const tt_field **fields, uint32_t *n);
 int pat_stack(pat_pool *pool, pat *const *ps, size_t n, pat **out);
 int pat_slowcat(pat_pool *pool, pat *const *ps, size_t n, pat **out);   /* cat */
 int pat_fastcat(pat_pool *pool, pat *const *ps, size_t n, pat **out);   /* seq */
-/* timeCat([w0, p0], [w1, p1]...): weights are exact and positive. */
+/* timeCat([w0, p0], [w1, p1]...): weights are exact and positive. With
+ * n == 1 the result has ps[0]'s events but is not pure: Strudel builds
+ * every mini-notation sequence with timeCat, so a whole string such as
+ * "2" or "x" is never pure and, as an argument, takes the joined path
+ * (.fast("2") splits events at cycles; .fast("x") gives no events where
+ * a plain 'x' fails to compile). The front end should therefore make a
+ * one-element sequence with pat_timecat, not return the element. */
 int pat_timecat(pat_pool *pool, const tt_rat *weights, pat *const *ps,
 		size_t n, pat **out);
 /* run(n): 0 .. n-1 in one cycle; n patterned. */
@@ -112,7 +120,7 @@ int pat_tail(pat_pool *pool, pat *a, pat *b, pat **out);
 int pat_replicate(pat_pool *pool, pat *p, tt_rat n, pat **out);
 int pat_repeat_cycles(pat_pool *pool, pat *p, pat *n, pat **out);
 
-/* ---- time (pattern_time.c) ---- */
+/* ---- time ---- */
 
 int pat_fast(pat_pool *pool, pat *p, pat *factor, pat **out);
 int pat_slow(pat_pool *pool, pat *p, pat *factor, pat **out);
@@ -125,6 +133,11 @@ int pat_iter(pat_pool *pool, pat *p, pat *n, pat **out);
 int pat_iter_back(pat_pool *pool, pat *p, pat *n, pat **out);
 int pat_palindrome(pat_pool *pool, pat *p, pat **out);
 int pat_ply(pat_pool *pool, pat *p, pat *factor, pat **out);
+/* For off, inside, outside, chunk, chunkBack, juxBy, sometimesBy and
+ * someCyclesBy the function sees a pattern that depends on the first
+ * argument; when that argument is patterned it must be made of plain
+ * numbers ("<0.25 0.5>"): f is applied once per number here, and anything
+ * else is TT_EUNSUPPORTED. */
 int pat_off(pat_pool *pool, pat *p, pat *t, pat_fn f, pat **out);
 /* superimpose(f...) = stack(p, f(p)...); layer(f...) = stack(f(p)...). */
 int pat_superimpose(pat_pool *pool, pat *p, const pat_fn *fs, size_t n, pat **out);
@@ -158,9 +171,10 @@ int pat_euclid_legato(pat_pool *pool, pat *p, pat *k, pat *n, pat **out);
 int pat_euclid_legato_rot(pat_pool *pool, pat *p, pat *k, pat *n, pat *r,
 			  pat **out);
 
-/* ---- randomness (pattern_rand.c), bit-exact with Strudel ---- */
+/* ---- randomness, bit-exact with Strudel ---- */
 
-/* The continuous signals rand and perlin; irand(n) = rand.fmap(floor(x*n)). */
+/* The continuous signals rand and perlin; irand(n) is rand.fmap(trunc(x*n))
+ * joined over n, always (so its events split at cycles, as Strudel's). */
 int pat_rand(pat_pool *pool, pat **out);
 int pat_perlin(pat_pool *pool, pat **out);
 int pat_irand(pat_pool *pool, pat *n, pat **out);
@@ -178,6 +192,12 @@ int pat_randcat(pat_pool *pool, pat *const *ps, size_t n, pat **out);
 /* choose(...xs): a continuous pattern picking xs by rand. The items are
  * patterns (plain values via pat_num...). */
 int pat_choose(pat_pool *pool, pat *const *xs, size_t n, pat **out);
+/* wchoose([x, w]...): choose with weights (plain numbers);
+ * wrandcat / wchooseCycles([x, w]...): randcat with weights. */
+int pat_wchoose(pat_pool *pool, pat *const *xs, const double *weights, size_t n,
+		pat **out);
+int pat_wrandcat(pat_pool *pool, pat *const *xs, const double *weights, size_t n,
+		 pat **out);
 int pat_sometimes_by(pat_pool *pool, pat *p, pat *amount, pat_fn f, pat **out);
 /* Named frequencies: "sometimes" 0.5, "often" 0.75, "rarely" 0.25,
  * "almostNever" 0.1, "almostAlways" 0.9, "always" 1, "never" 0;
@@ -188,7 +208,7 @@ int pat_some_cycles_by(pat_pool *pool, pat *p, pat *amount, pat_fn f, pat **out)
 int pat_shuffle(pat_pool *pool, pat *p, pat *n, pat **out);
 int pat_scramble(pat_pool *pool, pat *p, pat *n, pat **out);
 
-/* ---- signals (pattern_signal.c) ---- */
+/* ---- signals ---- */
 
 typedef enum pat_signal_kind {
 	PAT_SIG_SINE, PAT_SIG_COSINE, PAT_SIG_SAW, PAT_SIG_ISAW, PAT_SIG_TRI,
@@ -204,7 +224,7 @@ int pat_range(pat_pool *pool, pat *p, pat *lo, pat *hi, pat **out);
 int pat_rangex(pat_pool *pool, pat *p, pat *lo, pat *hi, pat **out);
 int pat_range2(pat_pool *pool, pat *p, pat *lo, pat *hi, pat **out);
 
-/* ---- arithmetic and value operators (pattern_arith.c) ---- */
+/* ---- arithmetic and value operators ---- */
 
 typedef enum pat_op_kind {
 	PAT_OP_SET, PAT_OP_KEEP, PAT_OP_KEEPIF, PAT_OP_ADD, PAT_OP_SUB,
@@ -219,7 +239,10 @@ typedef enum pat_how {
 } pat_how;
 
 /* a.<op>.<how>(b). For several arguments the caller makes b a fastcat of
- * them first, as Strudel does. */
+ * them first, as Strudel does. Arithmetic parses note names as MIDI
+ * numbers; comparisons follow JavaScript (strings compare as strings). A
+ * value arithmetic cannot use (a word) makes the whole query empty, as
+ * Strudel's query fails. */
 int pat_op(pat_pool *pool, pat_op_kind op, pat_how how, pat *a, pat *b, pat **out);
 /* Name ("add", "sub", ...) -> op; TT_ENOTFOUND when not an operator. */
 int pat_op_lookup(const char *name, pat_op_kind *op);
@@ -230,7 +253,7 @@ typedef enum pat_unary_kind {
 } pat_unary_kind;
 int pat_unary(pat_pool *pool, pat_unary_kind kind, pat *p, pat **out);
 
-/* ---- controls (controls.c) ---- */
+/* ---- controls ---- */
 
 /* Canonical name of a control or alias ("lpf" -> "cutoff"), or NULL when
  * name is not a control. The returned string is static. Thread-safe. */
@@ -242,10 +265,11 @@ int pat_control(pat_pool *pool, const char *name, pat *values, pat **out);
 /* The method form p.lpf(values) = p.set.in(lpf(values)). */
 int pat_control_set(pat_pool *pool, pat *p, const char *name, pat *values,
 		    pat **out);
-/* adsr(".1:.2:.5:1") sets attack, decay, sustain, release. */
+/* adsr(".1:.2:.5:1") sets attack, decay, sustain, release (a single
+ * number sets attack only). */
 int pat_adsr(pat_pool *pool, pat *p, pat *values, pat **out);
 
-/* ---- tonal (pattern_tonal.c) ---- */
+/* ---- tonal ---- */
 
 /* n("0 2 4").scale("C:minor"): scale degrees (or note names, moved to the
  * nearest scale note) to note names. An unknown scale name yields no
@@ -260,7 +284,7 @@ int pat_voicing(pat_pool *pool, pat *p, pat **out);
 /* arp(indices): picks among the events stacked at the same time. */
 int pat_arp(pat_pool *pool, pat *p, pat *indices, pat **out);
 
-/* ---- querying (pattern_query.c) ---- */
+/* ---- querying ---- */
 
 /* Events of p whose parts intersect span, in arena (valid until the arena
  * is reset). Errors as described at the top; on TT_ELIMIT *events holds

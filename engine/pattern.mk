@@ -20,7 +20,8 @@ tests_engine_pattern_test_LDADD = $(PAT_TEST_LIBS)
 # Strudel 1.2.6's answers to cases beyond the public corpus, through tutti query.
 TESTS += tests/engine/pattern_extra.py
 EXTRA_DIST += tests/engine/pattern_extra.py tests/engine/pattern_extra_corpus.jsonl \
-	tests/engine/pattern_extra_expected.jsonl tests/engine/pattern_extra_gen.py
+	tests/engine/pattern_extra_expected.jsonl tests/engine/pattern_extra_gen.py \
+	tests/engine/pattern_extra_gen_values.py
 # The pattern core through its API: seeds (and fixed crashers) replayed.
 check_PROGRAMS += tests/fuzz/fuzz_pattern_replay
 TESTS += tests/fuzz/fuzz_pattern_replay

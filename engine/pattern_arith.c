@@ -57,21 +57,56 @@ static bool note_midi(const char *s, double *out)
 	return true;
 }
 
-/* Strudel's parseNumeral on one scalar field. */
+/* Strudel's parseNumeral on one scalar field: NaN is not a numeral (it
+ * throws there). */
 static bool numeral(const tt_field *f, double *out)
 {
 	if (f->kind == TT_V_STR) {
-		if (value_number(f, 1, out))
+		if (value_number(f, 1, out) && *out == *out)
 			return true;
 		return note_midi(f->str, out);
 	}
 	*out = f->num;
-	return true;
+	return f->num == f->num;
 }
 
 static double js_mod(double a, double b)
 {
 	return fmod(fmod(a, b) + b, b);
+}
+
+/* JavaScript's Number(v) for a scalar. */
+static double js_number(const tt_field *f)
+{
+	double x;
+	if (f->kind != TT_V_STR)
+		return f->num;
+	return value_number(f, 1, &x) ? x : NAN;
+}
+
+/* <, >, <=, >=, ==, != with JavaScript's rules (Strudel compares raw
+ * values): two strings compare as strings, anything else as numbers. */
+static int compare_op(int op, const tt_field *a, const tt_field *b, tt_field *r)
+{
+	int c = 0;
+	bool res, nan = false;
+	if (a->kind == TT_V_STR && b->kind == TT_V_STR) {
+		c = strcmp(a->str, b->str);
+	} else {
+		double x = js_number(a), y = js_number(b);
+		nan = x != x || y != y;
+		c = x < y ? -1 : x > y ? 1 : 0;
+	}
+	switch (op) {
+	case PAT_OP_LT: res = !nan && c < 0; break;
+	case PAT_OP_GT: res = !nan && c > 0; break;
+	case PAT_OP_LTE: res = !nan && c <= 0; break;
+	case PAT_OP_GTE: res = !nan && c >= 0; break;
+	case PAT_OP_EQ: res = !nan && c == 0; break;
+	default: res = nan || c != 0; break;
+	}
+	*r = (tt_field){ NULL, TT_V_BOOL, res, NULL };
+	return TT_OK;
 }
 
 /* One scalar operation; *keep false for undefined. */
@@ -93,6 +128,9 @@ static int scalar_op(int op, const tt_field *a, const tt_field *b, tt_field *r,
 	case PAT_OP_OR:
 		*r = value_truthy(a, 1) ? *a : *b;
 		return TT_OK;
+	case PAT_OP_LT: case PAT_OP_GT: case PAT_OP_LTE: case PAT_OP_GTE:
+	case PAT_OP_EQ: case PAT_OP_NE:
+		return compare_op(op, a, b, r);
 	default: break;
 	}
 	if (!numeral(a, &x) || !numeral(b, &y))
@@ -106,12 +144,6 @@ static int scalar_op(int op, const tt_field *a, const tt_field *b, tt_field *r,
 	case PAT_OP_DIV: r->num = x / y; break;
 	case PAT_OP_MOD: r->num = js_mod(x, y); break;
 	case PAT_OP_POW: r->num = pow(x, y); break;
-	case PAT_OP_LT: r->kind = TT_V_BOOL; r->num = x < y; break;
-	case PAT_OP_GT: r->kind = TT_V_BOOL; r->num = x > y; break;
-	case PAT_OP_LTE: r->kind = TT_V_BOOL; r->num = x <= y; break;
-	case PAT_OP_GTE: r->kind = TT_V_BOOL; r->num = x >= y; break;
-	case PAT_OP_EQ: r->kind = TT_V_BOOL; r->num = x == y; break;
-	case PAT_OP_NE: r->kind = TT_V_BOOL; r->num = x != y; break;
 	default: return TT_EINVAL;
 	}
 	return TT_OK;
@@ -223,7 +255,7 @@ int pat__value_op(qctx *q, int op, const tt_event *ea, const tt_event *eb,
 
 /* ---- fmap ---- */
 
-int pat__fmap(pmem *m, const pat *p, int fk, double x, double y, pat **out)
+int pat__fmap(pmem *m, const pat *p, int fk, double x, pat **out)
 {
 	pat *r = pat__node(m, K_FMAP);
 	if (!r)
@@ -231,7 +263,6 @@ int pat__fmap(pmem *m, const pat *p, int fk, double x, double y, pat **out)
 	r->a = (pat *)p;
 	r->sub = fk;
 	r->x = x;
-	r->y = y;
 	*out = r;
 	return TT_OK;
 }
@@ -274,8 +305,12 @@ static int control_value(qctx *q, const pat *p, tt_event *e)
 	return TT_OK;
 }
 
+/* juxBy's {...v, pan: (v.pan ?? 0.5) + x}; Strudel's 'pan' in v throws
+ * for a value that is not an object. */
 static int pan_offset(qctx *q, const pat *p, tt_event *e)
 {
+	if (!is_object(e->fields, e->n_fields))
+		return PAT_ETHROW;
 	const tt_field *pan = is_object(e->fields, e->n_fields)
 		? find(e->fields, e->n_fields, "pan") : NULL;
 	uint32_t n = is_object(e->fields, e->n_fields) ? e->n_fields : 0;
@@ -301,14 +336,17 @@ static int pan_offset(qctx *q, const pat *p, tt_event *e)
 	return TT_OK;
 }
 
+/* Maps a bare number; returns 1 to drop the event. round, floor and ceil
+ * parse their value as Strudel's asNumber does, which throws on anything
+ * but a number or note name (the whole query then fails, as there). */
 static int scalar_map(qctx *q, const pat *p, tt_event *e)
 {
 	double v;
 	tt_field *r;
-	if (e->n_fields != 1 || e->fields[0].key)
-		return TT_EINVAL;
-	if (!numeral(&e->fields[0], &v))
-		return TT_EINVAL;
+	bool rounding = p->sub == F_UNARY && (p->i1 == PAT_UN_ROUND ||
+		p->i1 == PAT_UN_FLOOR || p->i1 == PAT_UN_CEIL);
+	if (e->n_fields != 1 || e->fields[0].key || !numeral(&e->fields[0], &v))
+		return rounding ? PAT_ETHROW : 1;
 	switch (p->sub) {
 	case F_UNARY:
 		switch (p->i1) {
@@ -321,7 +359,6 @@ static int scalar_map(qctx *q, const pat *p, tt_event *e)
 		}
 		break;
 	case F_EXP: v = exp(v); break;
-	case F_ONE_MINUS: v = 1 - v; break;
 	case F_IRAND: v = trunc(v * p->x); break;
 	default: return TT_EINVAL;
 	}
@@ -339,6 +376,8 @@ int pat__query_fmap(qctx *q, const pat *p, tt_span span, hlist *out)
 	int rc = pat__query(q, p->a, span, out);
 	if (rc < 0)
 		return rc;
+	if ((rc = pat__tickn(q, out->n - from)) < 0)
+		return rc;
 	for (size_t i = from; i < out->n; i++) {
 		tt_event e = out->v[i];
 		switch (p->sub) {
@@ -346,10 +385,10 @@ int pat__query_fmap(qctx *q, const pat *p, tt_span span, hlist *out)
 		case F_PAN_OFFSET: rc = pan_offset(q, p, &e); break;
 		default: rc = scalar_map(q, p, &e); break;
 		}
-		if (rc == TT_EINVAL)
-			continue; /* Strudel would throw; the event is dropped */
 		if (rc < 0)
 			return rc;
+		if (rc == 1)
+			continue; /* a value JavaScript would make NaN of: dropped */
 		out->v[k++] = e;
 	}
 	out->n = k;
@@ -403,14 +442,13 @@ int pat_op_lookup(const char *name, pat_op_kind *op)
 int pat_unary(pat_pool *pool, pat_unary_kind kind, pat *p, pat **out)
 {
 	pmem m = { pool, NULL };
-	int rc = pat__fmap(&m, p, F_UNARY, 0, 0, out);
+	int rc = pat__fmap(&m, p, F_UNARY, 0, out);
 	if (rc == TT_OK)
 		(*out)->i1 = kind;
 	return rc;
 }
 
 /* range(lo, hi) = mul(hi - lo).add(lo), each an appLeft with a pure. */
-int pat__range_plain(pmem *m, const pat *p, double lo, double hi, pat **out);
 int pat__range_plain(pmem *m, const pat *p, double lo, double hi, pat **out)
 {
 	pat *d, *l, *x;

@@ -9,8 +9,10 @@
  * Invariants:
  *  1. Nodes are immutable once returned by a builder.
  *  2. Query code allocates only through qctx (the caller's arena).
- *  3. Every loop of a query and every event made ticks the budget (qtick), so
- *     a query ends within TT_MAX_EVENTS_PER_CYCLE steps per queried cycle.
+ *  3. Every node visit, loop step, event made and event passed through a
+ *     transformation ticks the budget (pat__tick, pat__tickn), so a query
+ *     ends within TT_MAX_QUERY_WORK steps per queried cycle, however deep
+ *     its nesting.
  *  4. An event (a tt_event in an hlist) belongs to the list holding it and
  *     may be rewritten in place; its fields and locs arrays are shared
  *     (with nodes and other events) and never written: a change of value
@@ -27,19 +29,17 @@
 enum pat_kind {
 	K_SILENCE, K_PURE, K_WITHLOC, K_STACK, K_SLOWCAT, K_SLOWCAT_PRIME,
 	K_FAST, K_EARLY, K_SPLIT, K_REV, K_ZOOM, K_FASTGAP, K_REPEAT,
-	K_PATTERNIFY, K_BIND, K_APP, K_SQUEEZE, K_FMAP, K_SIGNAL, K_RANDSIG,
+	K_PATTERNIFY, K_APP, K_SQUEEZE, K_FMAP, K_SIGNAL, K_RANDSIG,
 	K_PERLIN, K_DEGRADE, K_CHOOSE, K_TAIL, K_RANGESEQ,
 	K_SHUFFLE, K_SCALE, K_VOICING, K_ARP, K_WHEN
 };
 
 /* Value transformations for K_FMAP. */
 enum fmap_kind {
-	F_OP_CONST,     /* v op x (x = node's value), Strudel's _op */
 	F_CONTROL,      /* {name: v} with multi-name arrays */
 	F_UNARY,        /* round, floor, ... */
 	F_EXP,          /* Math.exp */
 	F_PAN_OFFSET,   /* {..., pan: (pan ?? 0.5) + x} (juxBy) */
-	F_ONE_MINUS,    /* 1 - v */
 	F_IRAND         /* trunc(v * x) */
 };
 
@@ -70,14 +70,13 @@ struct pat {
 	pat *const *kids;      /* stack, cats, patternify arguments */
 	size_t n_kids;
 	tt_rat r1, r2;         /* plain rational arguments */
-	double x, y;           /* plain numeric arguments */
-	int i1, i2;            /* plain integer arguments */
-	const tt_field *fields;/* K_PURE value, or F_OP_CONST operand */
+	double x;              /* a plain numeric argument */
+	int i1;                /* a plain integer argument or flag */
+	const tt_field *fields;/* K_PURE value */
 	uint32_t n_fields;
 	const tt_loc *locs;    /* K_PURE / K_WITHLOC locations */
 	uint32_t n_locs;
-	const tt_rat *weights;
-	const double *dweights;
+	const double *dweights;/* K_CHOOSE cumulative weights */
 	const char *name;      /* control name, scale name... */
 	const char *const *names;
 	size_t n_names;
@@ -111,10 +110,18 @@ typedef struct qctx {
 	uint64_t work, budget;
 } qctx;
 
+/* Queries one piece of a span (a part inside one cycle). */
+typedef int (*pat_piece_fn)(qctx *q, const pat *p, tt_span piece, hlist *out);
+/* Strudel's splitQueries: piece() for each cycle piece of span, in order. */
+int pat__split_each(qctx *q, const pat *p, tt_span span, hlist *out,
+		    pat_piece_fn piece);
+
 /* The query dispatcher: appends p's events over span to out. */
 int pat__query(qctx *q, const pat *p, tt_span span, hlist *out);
 int pat__push(qctx *q, hlist *l, const tt_event *e);
 int pat__tick(qctx *q);
+/* n steps at once: a pass over n events costs n. */
+int pat__tickn(qctx *q, size_t n);
 void *pat__qalloc(qctx *q, size_t size);
 /* Concatenates a's and b's locations into the arena (Strudel's
  * combineContext); *out shares a or b when the other is empty. */
@@ -123,9 +130,7 @@ int pat__locs_union(qctx *q, const tt_event *a, const tt_event *b,
 
 /* Spans. */
 bool span_intersect(tt_span a, tt_span b, tt_span *out);
-int span_cycles_next(tt_span s, tt_rat *cycle_begin, tt_span *piece);
 tt_rat rat_int(int64_t n);
-int rat_sam(tt_rat t, tt_rat *out);
 
 /* x clamped to [-lim, lim], NaN as 0: makes any user number safe to
  * convert to an integer (such values are far outside any sane pattern). */
@@ -136,10 +141,15 @@ static inline double pat__clamp(double x, double lim)
 	return x < -lim ? -lim : x > lim ? lim : x;
 }
 
+/* Strudel's legacy random generator (pattern_rand.c): rand at time t, and
+ * the n successive values getRandsAtTime(t, n) gives. */
+double pat__rand_at(double t);
+void pat__rands_at(double t, int n, double *out);
+int pat__range_plain(pmem *m, const pat *p, double lo, double hi, pat **out);
+
 /* Value helpers. */
 bool value_number(const tt_field *f, uint32_t n, double *out);
 bool value_truthy(const tt_field *f, uint32_t n);
-int value_to_rat(const tt_field *f, uint32_t n, tt_rat *out);
 
 /* Per-theme query functions (one per kind family). */
 int pat__query_time(qctx *q, const pat *p, tt_span span, hlist *out);
@@ -171,7 +181,7 @@ int pat__early_r(pmem *m, const pat *p, tt_rat t, pat **out);
 int pat__split(pmem *m, const pat *p, pat **out);
 int pat__stack2(pmem *m, const pat *a, const pat *b, pat **out);
 int pat__cat(pmem *m, int kind, pat *const *ps, size_t n, pat **out);
-int pat__fmap(pmem *m, const pat *p, int fk, double x, double y, pat **out);
+int pat__fmap(pmem *m, const pat *p, int fk, double x, pat **out);
 int pat__pure_num(pmem *m, double x, pat **out);
 int pat__pure_bool(pmem *m, bool b, pat **out);
 int pat__app(pmem *m, int how, int op, const pat *a, const pat *b, pat **out);

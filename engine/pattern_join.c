@@ -125,6 +125,8 @@ int pat__query_patternify(qctx *q, const pat *p, tt_span span, hlist *out)
 			return rc;
 		if ((rc = pat__query(q, inner, t[i].e.part, out)) < 0)
 			return rc;
+		if ((rc = pat__tickn(q, out->n - from)) < 0)
+			return rc;
 		for (size_t j = from; j < out->n; j++)
 			if ((rc = pat__locs_union(q, &t[i].e, &out->v[j],
 						  &out->v[j].locs,
@@ -149,7 +151,7 @@ static int derive(pmem *m, int pk, const parg *a, const pat *p, pat **out)
 	tt_rat r;
 	int rc;
 	if (pk == P_JUXBY)
-		return pat__fmap(m, p, F_PAN_OFFSET, a[0].x / 2, 0, out);
+		return pat__fmap(m, p, F_PAN_OFFSET, a[0].x / 2, out);
 	if (pk == P_SOMETIMES) {
 		pat *rs;
 		if ((rc = pat__randsig(m, rat_int(0), &rs)) < 0 ||
@@ -338,6 +340,10 @@ int pat__patternify(pat_pool *pool, int pk, pat *const *args, size_t n_args,
 	int rc;
 	if (n_args == 0 || n_args > PAT_MAX_ARGS)
 		return pat__fail(&m, TT_EINVAL, "wrong number of arguments");
+	/* Strudel's __pure: a pure node, with or without the location of its
+	 * mini-notation atom ("bd*1.5" passes the atom 1.5 itself). A whole
+	 * mini-notation string is never pure, even "2": Strudel builds every
+	 * sequence with timeCat, and pat_timecat of one pattern keeps that. */
 	for (size_t i = 0; i < n_args; i++)
 		if (args[i]->kind != K_PURE)
 			all_pure = false;
@@ -491,6 +497,8 @@ int pat__query_when(qctx *q, const pat *p, tt_span span, hlist *out)
 		const pat *br = value_truthy(h->fields, h->n_fields) ? p->b : p->c;
 		size_t from = out->n;
 		if ((rc = pat__query(q, br, h->part, out)) < 0)
+			return rc;
+		if ((rc = pat__tickn(q, out->n - from)) < 0)
 			return rc;
 		for (size_t j = from; j < out->n; j++)
 			if ((rc = pat__locs_union(q, h, &out->v[j], &out->v[j].locs,
@@ -659,8 +667,6 @@ int pat__query_squeeze(qctx *q, const pat *p, tt_span span, hlist *out)
 
 /* ---- the plain functions outside time ---- */
 
-int pat__range_plain(pmem *m, const pat *p, double lo, double hi, pat **out);
-
 static int fn_combine(pmem *m, int pk, const parg *a, const pat *p,
 		      const pat *fp, pat **out)
 {
@@ -680,7 +686,7 @@ static int fn_combine(pmem *m, int pk, const parg *a, const pat *p,
 		return pat__fast_r(m, fp, r, out);
 	case P_OFF: return pat__stack2(m, p, fp, out);
 	case P_JUXBY:
-		if ((rc = pat__fmap(m, p, F_PAN_OFFSET, -a[0].x / 2, 0, &x)) < 0)
+		if ((rc = pat__fmap(m, p, F_PAN_OFFSET, -a[0].x / 2, &x)) < 0)
 			return rc;
 		return pat__stack2(m, x, fp, out);
 	case P_SOMETIMES:
@@ -718,9 +724,9 @@ int pat__build_other(pmem *m, int pk, const parg *a, size_t n_args,
 	case P_RANGEX:
 		if ((rc = pat__range_plain(m, p, log(a[0].x), log(a[1].x), &x)) < 0)
 			return rc;
-		return pat__fmap(m, x, F_EXP, 0, 0, out);
+		return pat__fmap(m, x, F_EXP, 0, out);
 	case P_RANGE2:
-		if ((rc = pat__fmap(m, p, F_UNARY, 0, 0, &x)) < 0)
+		if ((rc = pat__fmap(m, p, F_UNARY, 0, &x)) < 0)
 			return rc;
 		x->i1 = PAT_UN_FROM_BIPOLAR;
 		return pat__range_plain(m, x, a[0].x, a[1].x, out);

@@ -23,12 +23,6 @@ tt_rat rat_int(int64_t n)
 	return (tt_rat){ n, 1 };
 }
 
-int rat_sam(tt_rat t, tt_rat *out)
-{
-	*out = rat_int(rat_floor(t));
-	return TT_OK;
-}
-
 void *pat__qalloc(qctx *q, size_t size)
 {
 	return arena_alloc(q->arena, size);
@@ -37,6 +31,14 @@ void *pat__qalloc(qctx *q, size_t size)
 int pat__tick(qctx *q)
 {
 	if (++q->work > q->budget)
+		return TT_ELIMIT;
+	return TT_OK;
+}
+
+int pat__tickn(qctx *q, size_t n)
+{
+	q->work += n;
+	if (q->work > q->budget)
 		return TT_ELIMIT;
 	return TT_OK;
 }
@@ -114,9 +116,15 @@ static bool str_number(const char *s, double *out)
 		return true;
 	}
 	double x = strtod(s, &end);
+	const char *e = end;
 	while (*end == ' ' || *end == '\t' || *end == '\n')
 		end++;
 	if (*end != '\0' || end == s)
+		return false;
+	/* JavaScript's Number() knows "Infinity" but not strtod's "inf" or
+	 * "nan" spellings */
+	if (x != x || ((x > 1e308 || x < -1e308) &&
+		       !(e - s >= 8 && strncmp(e - 8, "Infinity", 8) == 0)))
 		return false;
 	*out = x;
 	return true;
@@ -142,17 +150,10 @@ bool value_truthy(const tt_field *f, uint32_t n)
 	return f[0].num != 0 && !isnan(f[0].num);
 }
 
-int value_to_rat(const tt_field *f, uint32_t n, tt_rat *out)
-{
-	double x;
-	if (!value_number(f, n, &x))
-		return TT_EINVAL;
-	return rat_from_double(x, 10000000, out);
-}
-
 /* ---- leaf kinds ---- */
 
-/* Calls fn for each piece of span cut at cycle boundaries (spanCycles). */
+/* pure: one event per cycle piece of span (Strudel's spanCycles), whole
+ * the piece's cycle. */
 static int query_pure(qctx *q, const pat *p, tt_span span, hlist *out)
 {
 	tt_rat b = span.begin;
@@ -192,6 +193,8 @@ static int query_withloc(qctx *q, const pat *p, tt_span span, hlist *out)
 	size_t from = out->n;
 	int rc = pat__query(q, p->a, span, out);
 	if (rc < 0)
+		return rc;
+	if ((rc = pat__tickn(q, out->n - from)) < 0)
 		return rc;
 	for (size_t i = from; i < out->n; i++) {
 		tt_event loc = { .locs = p->locs, .n_locs = p->n_locs };
@@ -250,14 +253,15 @@ static int slowcat_piece(qctx *q, const pat *p, tt_span s, hlist *out)
 	if ((rc = rat_sub(s.begin, off, &sh.begin)) < 0 ||
 	    (rc = rat_sub(s.end, off, &sh.end)) < 0)
 		return rc;
-	if ((rc = pat__query(q, p->kids[idx], sh, out)) < 0)
+	if ((rc = pat__query(q, p->kids[idx], sh, out)) < 0 ||
+	    (rc = pat__tickn(q, out->n - from)) < 0)
 		return rc;
 	return shift_events(out, from, off);
 }
 
 /* Strudel's splitQueries: calls piece() for each cycle piece of span. */
-static int split_each(qctx *q, const pat *p, tt_span span, hlist *out,
-		      int (*piece)(qctx *, const pat *, tt_span, hlist *))
+int pat__split_each(qctx *q, const pat *p, tt_span span, hlist *out,
+		    pat_piece_fn piece)
 {
 	tt_rat b = span.begin;
 	int rc;
@@ -290,12 +294,12 @@ static int split_piece(qctx *q, const pat *p, tt_span s, hlist *out)
 
 static int query_split(qctx *q, const pat *p, tt_span span, hlist *out)
 {
-	return split_each(q, p, span, out, split_piece);
+	return pat__split_each(q, p, span, out, split_piece);
 }
 
 static int query_slowcat(qctx *q, const pat *p, tt_span span, hlist *out)
 {
-	return split_each(q, p, span, out, slowcat_piece);
+	return pat__split_each(q, p, span, out, slowcat_piece);
 }
 
 /* Split helper for other files: query child a of p per cycle piece. */

@@ -35,14 +35,12 @@ static double seed_rand(int32_t s)
 	return (double)(s % 536870912) / 536870912.0;
 }
 
-double pat__rand_at(double t);
 double pat__rand_at(double t)
 {
 	return fabs(seed_rand(time_seed(t)));
 }
 
 /* getRandsAtTime(t, n) for n > 1 (values may be negative, as Strudel's). */
-void pat__rands_at(double t, int n, double *out);
 void pat__rands_at(double t, int n, double *out)
 {
 	int32_t s = time_seed(t);
@@ -110,36 +108,85 @@ static int query_degrade(qctx *q, const pat *p, tt_span span, hlist *out)
 	return TT_OK;
 }
 
-/* chooseWith: selector value in [0, 1) picks one of the kids; outer (i1 0)
- * or inner (i1 1) join. */
+/* Which kid selector value v picks: floor(v * n) clamped (chooseWith), or
+ * with cumulative weights the first above v * total (wchooseWith); -1
+ * where Strudel would pick undefined. */
+static long choose_index(const pat *p, double v)
+{
+	double n = (double)p->n_kids;
+	if (p->dweights) {
+		double find = p->x * v;
+		for (size_t i = 0; i < p->n_kids; i++)
+			if (p->dweights[i] > find)
+				return (long)i;
+		return -1;
+	}
+	double k = floor(v * n + 0);
+	if (!(k >= 0))
+		k = 0;
+	if (k > n - 1)
+		k = n - 1;
+	return (long)k;
+}
+
+/* Queries the chosen kid over part and joins it with selector event o:
+ * wholes from o (outer join, i1 0) or from the kid (inner join, i1 1). */
+static int choose_one(qctx *q, const pat *p, const tt_event *o, const pat *kid,
+		      tt_span part, hlist *out)
+{
+	size_t from = out->n;
+	int rc = pat__query(q, kid, part, out);
+	if (rc < 0)
+		return rc;
+	if ((rc = pat__tickn(q, out->n - from)) < 0)
+		return rc;
+	for (size_t j = from; j < out->n; j++) {
+		tt_event *e = &out->v[j];
+		if (!p->i1) {
+			e->has_whole = o->has_whole;
+			e->whole = o->whole;
+		}
+		if ((rc = pat__locs_union(q, o, e, &e->locs, &e->n_locs)) < 0)
+			return rc;
+	}
+	return TT_OK;
+}
+
+/* chooseWith / wchooseWith: each selector event picks a kid. A continuous
+ * selector's span is cut at cycle boundaries (Strudel's range() and bind
+ * go through a pure, which cuts there), with the one value it sampled. */
 static int query_choose(qctx *q, const pat *p, tt_span span, hlist *out)
 {
 	hlist l = { 0 };
 	int rc = pat__query(q, p->a, span, &l);
-	double n = (double)p->n_kids;
 	if (rc < 0)
 		return rc;
 	for (size_t i = 0; i < l.n; i++) {
 		const tt_event *o = &l.v[i];
-		double v, k;
-		size_t from = out->n;
+		double v;
+		long k;
 		if (!value_number(o->fields, o->n_fields, &v))
 			continue;
-		k = floor(v * n + 0);
-		if (k < 0)
-			k = 0;
-		if (k > n - 1)
-			k = n - 1;
-		if ((rc = pat__query(q, p->kids[(size_t)k], o->part, out)) < 0)
-			return rc;
-		for (size_t j = from; j < out->n; j++) {
-			tt_event *e = &out->v[j];
-			if (!p->i1) {
-				e->has_whole = o->has_whole;
-				e->whole = o->whole;
-			}
-			if ((rc = pat__locs_union(q, o, e, &e->locs, &e->n_locs)) < 0)
+		if ((k = choose_index(p, v)) < 0)
+			return PAT_ETHROW;
+		if (o->has_whole) {
+			if ((rc = choose_one(q, p, o, p->kids[k], o->part, out)) < 0)
 				return rc;
+			continue;
+		}
+		tt_rat b = o->part.begin;
+		for (;;) {
+			tt_span piece = { b, o->part.end };
+			int64_t sam = rat_floor(b);
+			if ((rc = pat__tick(q)) < 0)
+				return rc;
+			if (rat_cmp(piece.end, rat_int(sam + 1)) > 0)
+				piece.end = rat_int(sam + 1);
+			if ((rc = choose_one(q, p, o, p->kids[k], piece, out)) < 0)
+				return rc;
+			if (rat_cmp(piece.end, o->part.end) >= 0)
+				break;
+			b = piece.end;
 		}
 	}
 	return TT_OK;
@@ -162,6 +209,8 @@ static int query_shuffle(qctx *q, const pat *p, tt_span span, hlist *out)
 		    !(v >= 0 && v < (double)p->n_kids))
 			continue;
 		if ((rc = pat__query(q, p->kids[(size_t)v], o->part, out)) < 0)
+			return rc;
+		if ((rc = pat__tickn(q, out->n - from)) < 0)
 			return rc;
 		for (size_t j = from; j < out->n; j++)
 			if ((rc = pat__locs_union(q, o, &out->v[j], &out->v[j].locs,
@@ -215,7 +264,7 @@ int pat__irand_plain(pmem *m, double n, pat **out)
 	int rc = pat__randsig(m, rat_int(0), &r);
 	if (rc < 0)
 		return rc;
-	return pat__fmap(m, r, F_IRAND, n, 0, out);
+	return pat__fmap(m, r, F_IRAND, n, out);
 }
 
 int pat_rand(pat_pool *pool, pat **out)
@@ -341,6 +390,48 @@ int pat_choose(pat_pool *pool, pat *const *xs, size_t n, pat **out)
 	if (rc < 0)
 		return rc;
 	return choose_node(&m, rs, xs, n, false, out);
+}
+
+/* Cumulative weights, summed in Strudel's order (pure(0).add(w)...). */
+static int weighted(pmem *m, pat *sel, pat *const *xs, const double *w,
+		    size_t n, bool inner, pat **out)
+{
+	double *cum, total = 0;
+	int rc;
+	if (n == 0)
+		return pat__silence(m, out);
+	if (!(cum = pmem_alloc(m, sizeof *cum * n)))
+		return pat__nomem(m);
+	for (size_t i = 0; i < n; i++)
+		cum[i] = total = total + w[i];
+	if ((rc = choose_node(m, sel, xs, n, inner, out)) < 0)
+		return rc;
+	(*out)->dweights = cum;
+	(*out)->x = total;
+	return TT_OK;
+}
+
+int pat_wchoose(pat_pool *pool, pat *const *xs, const double *weights, size_t n,
+		pat **out)
+{
+	pmem m = { pool, NULL };
+	pat *rs;
+	int rc = pat__randsig(&m, rat_int(0), &rs);
+	if (rc < 0)
+		return rc;
+	return weighted(&m, rs, xs, weights, n, false, out);
+}
+
+int pat_wrandcat(pat_pool *pool, pat *const *xs, const double *weights, size_t n,
+		 pat **out)
+{
+	pmem m = { pool, NULL };
+	pat *rs;
+	int rc;
+	if ((rc = pat__randsig(&m, rat_int(0), &rs)) < 0 ||
+	    (rc = pat__segment(&m, rs, rat_int(1), &rs)) < 0)
+		return rc;
+	return weighted(&m, rs, xs, weights, n, true, out);
 }
 
 static int sometimes_call(pat_pool *pool, int pk, pat *p, pat *amount,

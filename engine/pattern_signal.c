@@ -15,8 +15,6 @@
 
 #define SIG_RANDRUN (PAT_SIG_TIME + 1)
 
-void pat__rands_at(double t, int n, double *out);
-
 static int push_value(qctx *q, tt_span span, double v, hlist *out)
 {
 	tt_field *f = pat__qalloc(q, sizeof *f);

@@ -49,7 +49,8 @@ static int query_fast(qctx *q, const pat *p, tt_span span, hlist *out)
 	size_t from = out->n;
 	int rc;
 	if ((rc = map_span(p, t_mul, &span)) < 0 ||
-	    (rc = pat__query(q, p->a, span, out)) < 0)
+	    (rc = pat__query(q, p->a, span, out)) < 0 ||
+	    (rc = pat__tickn(q, out->n - from)) < 0)
 		return rc;
 	return map_events(p, t_div, out, from);
 }
@@ -59,7 +60,8 @@ static int query_early(qctx *q, const pat *p, tt_span span, hlist *out)
 	size_t from = out->n;
 	int rc;
 	if ((rc = map_span(p, t_add, &span)) < 0 ||
-	    (rc = pat__query(q, p->a, span, out)) < 0)
+	    (rc = pat__query(q, p->a, span, out)) < 0 ||
+	    (rc = pat__tickn(q, out->n - from)) < 0)
 		return rc;
 	return map_events(p, t_sub, out, from);
 }
@@ -86,6 +88,8 @@ static int rev_piece(qctx *q, const pat *p, tt_span s, hlist *out)
 	int rc;
 	if ((rc = reflect(cycle, &s)) < 0 ||
 	    (rc = pat__query(q, p->a, s, out)) < 0)
+		return rc;
+	if ((rc = pat__tickn(q, out->n - from)) < 0)
 		return rc;
 	for (size_t i = from; i < out->n; i++) {
 		tt_event *e = &out->v[i];
@@ -135,6 +139,8 @@ static int zoom_piece(qctx *q, const pat *p, tt_span s, hlist *out)
 	size_t from = out->n;
 	int rc;
 	if ((rc = zoom_span_in(p, &s)) < 0 || (rc = pat__query(q, p->a, s, out)) < 0)
+		return rc;
+	if ((rc = pat__tickn(q, out->n - from)) < 0)
 		return rc;
 	for (size_t i = from; i < out->n; i++) {
 		tt_event *e = &out->v[i];
@@ -199,6 +205,8 @@ static int fastgap_piece(qctx *q, const pat *p, tt_span s, hlist *out)
 	    (rc = rat_add(cycle, ep, &s.end)) < 0 ||
 	    (rc = pat__query(q, p->a, s, out)) < 0)
 		return rc;
+	if ((rc = pat__tickn(q, out->n - from)) < 0)
+		return rc;
 	for (size_t i = from; i < out->n; i++)
 		if ((rc = fastgap_event(p, &out->v[i])) < 0)
 			return rc;
@@ -219,6 +227,8 @@ static int repeat_piece(qctx *q, const pat *p, tt_span s, hlist *out)
 	    (rc = rat_sub(s.end, delta, &s.end)) < 0 ||
 	    (rc = pat__query(q, p->a, s, out)) < 0)
 		return rc;
+	if ((rc = pat__tickn(q, out->n - from)) < 0)
+		return rc;
 	for (size_t i = from; i < out->n; i++) {
 		tt_event *e = &out->v[i];
 		if ((rc = rat_add(e->part.begin, delta, &e->part.begin)) < 0 ||
@@ -232,40 +242,15 @@ static int repeat_piece(qctx *q, const pat *p, tt_span s, hlist *out)
 	return TT_OK;
 }
 
-typedef int (*piece_fn)(qctx *, const pat *, tt_span, hlist *);
-
-static int split_run(qctx *q, const pat *p, tt_span span, hlist *out, piece_fn f)
-{
-	tt_rat b = span.begin;
-	int rc;
-	if (rat_eq(span.begin, span.end))
-		return f(q, p, span, out);
-	while (rat_cmp(span.end, b) > 0) {
-		int64_t sam = rat_floor(b);
-		tt_span s = { b, span.end };
-		if ((rc = pat__tick(q)) < 0)
-			return rc;
-		if (rat_floor(span.end) != sam) {
-			if (sam == INT64_MAX)
-				return TT_ERANGE;
-			s.end = rat_int(sam + 1);
-		}
-		if ((rc = f(q, p, s, out)) < 0)
-			return rc;
-		b = s.end;
-	}
-	return TT_OK;
-}
-
 int pat__query_time(qctx *q, const pat *p, tt_span span, hlist *out)
 {
 	switch (p->kind) {
 	case K_FAST: return query_fast(q, p, span, out);
 	case K_EARLY: return query_early(q, p, span, out);
-	case K_REV: return split_run(q, p, span, out, rev_piece);
-	case K_ZOOM: return split_run(q, p, span, out, zoom_piece);
-	case K_FASTGAP: return split_run(q, p, span, out, fastgap_piece);
-	case K_REPEAT: return split_run(q, p, span, out, repeat_piece);
+	case K_REV: return pat__split_each(q, p, span, out, rev_piece);
+	case K_ZOOM: return pat__split_each(q, p, span, out, zoom_piece);
+	case K_FASTGAP: return pat__split_each(q, p, span, out, fastgap_piece);
+	case K_REPEAT: return pat__split_each(q, p, span, out, repeat_piece);
 	default: return TT_EINVAL;
 	}
 }
@@ -528,8 +513,6 @@ int pat__segment(pmem *m, const pat *p, tt_rat n, pat **out)
 }
 
 /* The time kinds of pat__build_plain; the others are in pattern_join.c. */
-int pat__build_time(pmem *m, int pk, const parg *a, const pat *p, const pat *fp,
-		    pat **out);
 int pat__build_time(pmem *m, int pk, const parg *a, const pat *p, const pat *fp,
 		    pat **out)
 {

@@ -468,6 +468,8 @@ static int query_scale(qctx *q, const pat *p, tt_span span, hlist *out)
 		out->n = from; /* every event fails in Strudel: all removed */
 		return TT_OK;
 	}
+	if ((rc = pat__tickn(q, out->n - from)) < 0)
+		return rc;
 	for (size_t i = from; i < out->n; i++) {
 		tt_event e = out->v[i];
 		bool keep = true;
@@ -524,7 +526,7 @@ static int query_arp(qctx *q, const pat *p, tt_span span, hlist *out)
 				continue;
 			long k = (long)x % (long)n;
 			if (k < 0 || x != floor(x))
-				continue; /* haps[i] undefined in Strudel */
+				return PAT_ETHROW; /* haps[i] is undefined: Strudel throws */
 			const tt_event *ch = &l.v[grp[k]];
 			e.fields = ch->fields;
 			e.n_fields = ch->n_fields;
@@ -668,10 +670,11 @@ static int render_voicing(const voicing_req *r, int *midi)
 			di = (int)i;
 	if (di < 0 || !(*c >= 'A' && *c <= 'G'))
 		return -1;
+	/* Strudel spreads the value's (often undefined) mode and anchor over
+	 * the dictionary's, so renderVoicing's defaults win: below, c5. */
 	if (!mode)
-		mode = voicing_dicts[di].mode ? voicing_dicts[di].mode : "below";
-	if (anchor < 0 && !note_to_midi(voicing_dicts[di].anchor ?
-					voicing_dicts[di].anchor : "c5", 4, &anchor))
+		mode = "below";
+	if (anchor < 0 && !note_to_midi("c5", 4, &anchor))
 		return -1;
 	root[k++] = *c++;
 	while ((*c == 'b' || *c == '#') && k < 7)

@@ -8,8 +8,10 @@
  *     depend on how a render is cut.
  *  2. Per block: onsets (sched) -> voice parameters (synth_params) -> voices
  *     started at their frame offsets -> voice buses -> orbit effects -> sum
- *     -> limiter. Orbit settings carried by an event (delaytime,
- *     delayfeedback, size) take effect at the start of its block.
+ *     -> limiter. The scheduler runs once per block; voices and effects run
+ *     in slices of VOICE_BLOCK_MAX frames (cache-sized). Orbit settings
+ *     carried by an event (delaytime, delayfeedback, size) take effect at
+ *     the start of its slice.
  *  3. Every buffer is allocated in render_new(); render_block() touches only
  *     memory it owns, and sets flush-to-zero/denormals-are-zero for its
  *     duration (restoring the caller's mode) so no denormal slows the mix.
@@ -116,6 +118,16 @@ void render_set_onset_hook(render *r, render_onset_fn fn, void *ctx)
 void render_set_source(render *r, const sched_source *src)
 {
 	sched_set_source(&r->sch, src);
+}
+
+void render_set_source_at(render *r, const sched_source *src, int64_t frame)
+{
+	sched_set_source_at(&r->sch, src, frame);
+}
+
+bool render_switch_pending(const render *r)
+{
+	return sched_switch_pending(&r->sch);
 }
 
 int render_set_cps(render *r, double cps)

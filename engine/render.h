@@ -14,7 +14,12 @@
  *   everything else             the render thread: no allocation, no lock,
  *                               no I/O (proved by engine/rtguard in tests)
  * The bank is borrowed and must outlive the render and not change while it
- * renders. Not thread-safe: the owner serialises calls (the server's render
+ * renders.
+ *
+ * Timing: render_block() hands out frames of an internal block of
+ * RENDER_BLOCK frames, rendered when the previous one is used up; control
+ * calls (source, tempo, hush, mute) act from the next internal block, that is
+ * within 20 ms, except render_set_source_at(), which lands on its frame. Not thread-safe: the owner serialises calls (the server's render
  * thread applies control messages between blocks).
  */
 #ifndef TT_ENGINE_RENDER_H
@@ -69,6 +74,13 @@ typedef void (*render_onset_fn)(void *ctx, const sched_onset *o, bool played);
 
 /* Installs (fn NULL: removes) the onset hook. */
 void render_set_onset_hook(render *r, render_onset_fn fn, void *ctx);
+
+/* Installs src from stream frame 'frame' on, exactly (see
+ * sched_set_source_at): the way an evaluation lands on its quantized frame.
+ * render_switch_pending() turns false once the previous source is no longer
+ * used (then it may be freed, off the render thread). */
+void render_set_source_at(render *r, const sched_source *src, int64_t frame);
+bool render_switch_pending(const render *r);
 
 /* Tempo from the first frame not yet rendered on: at most RENDER_BLOCK +
  * FX_LIMITER_LOOKAHEAD frames after render_frame() (see sched_set_cps). */

@@ -2,7 +2,7 @@
  * engine/rtguard.c: the render-thread guard (see rtguard.h).
  *
  * Design:
- *  1. The mark is a thread-local flag, so other threads (a worker compiling
+ *  1. The mark is a thread-local depth counter, so other threads (a worker compiling
  *     the next program, libsndfile loading samples) allocate freely.
  *  2. With RTGUARD_HOOKS this file defines malloc, calloc, realloc, free and
  *     pthread_mutex_lock itself. Symbols defined in the executable take
@@ -17,14 +17,17 @@
 
 static _Thread_local int rendering;
 
+/* Marks nest (a test may guard a stretch that calls render_block, which
+ * marks itself in debug builds): the guard holds until the outermost leave. */
 void rtguard_enter(void)
 {
-	rendering = 1;
+	rendering++;
 }
 
 void rtguard_leave(void)
 {
-	rendering = 0;
+	if (rendering > 0)
+		rendering--;
 }
 
 bool rtguard_active(void)
@@ -32,7 +35,18 @@ bool rtguard_active(void)
 	return rendering != 0;
 }
 
-#ifdef RTGUARD_HOOKS
+/* AddressSanitizer owns malloc and free itself: the hooks would hand its
+ * blocks to glibc's free. Under it they are left out (rtguard_hooked()
+ * answers false and the test says it skipped). */
+#if defined(__SANITIZE_ADDRESS__)
+#define RTGUARD_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RTGUARD_ASAN 1
+#endif
+#endif
+
+#if defined(RTGUARD_HOOKS) && !defined(RTGUARD_ASAN)
 #include <pthread.h>
 #include <stddef.h>
 #include <stdlib.h>

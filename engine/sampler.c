@@ -6,8 +6,8 @@
  *     thread is a binary search with no allocation.
  *  2. Every buffer is mono float at 48 kHz with 4 zero guard samples after
  *     the last frame, so the voice's interpolation never reads out of bounds.
- *  3. Loading is all-or-nothing per call: sounds are decoded into a staging
- *     list and only merged into the banks when every file decoded.
+ *  3. Every file of a load is decoded into a staging list first and merged
+ *     into the banks only when all decoded: a corrupt file changes nothing.
  *  4. Resampling is a windowed-sinc interpolator (Blackman window, 32 taps,
  *     cutoff below the lower Nyquist), done once at load.
  */
@@ -178,28 +178,46 @@ static double sinc_window(double x, double cutoff)
 	return sin(M_PI * cutoff * x) / (M_PI * x) * w;
 }
 
-/* Resamples in (n frames at rate) to 48 kHz into a new guarded buffer. */
+#define PHASES 256 /* kernel table resolution: steps per input sample */
+#define KTAB (2 * SINC_HALF * PHASES + 2)
+
+/* Resamples in (n frames at rate) to 48 kHz into a new guarded buffer. The
+ * windowed-sinc kernel is tabulated once per call (PHASES points per input
+ * sample, linearly interpolated), so the cost is 32 multiply-adds per
+ * output frame. */
 static int resample(const float *in, int64_t n, int rate, float **out, int64_t *out_n)
 {
 	double ratio = (double)rate / SAMPLER_RATE; /* input frames per output frame */
 	double cutoff = ratio > 1.0 ? 0.95 / ratio : 0.95;
 	int64_t m = (int64_t)ceil((double)n / ratio);
-	float *o;
+	float *o, *kt;
 	if (m > TT_MAX_SAMPLE_FRAMES)
 		return TT_ELIMIT;
 	o = calloc((size_t)m + GUARD, sizeof *o);
-	if (!o)
+	kt = malloc(KTAB * sizeof *kt);
+	if (!o || !kt) {
+		free(o);
+		free(kt);
 		return TT_ENOMEM;
+	}
+	for (int i = 0; i < KTAB; i++)
+		kt[i] = (float)sinc_window((double)i / PHASES - SINC_HALF, cutoff);
 	for (int64_t j = 0; j < m; j++) {
 		double pos = (double)j * ratio, acc = 0.0;
 		int64_t c = (int64_t)floor(pos);
+		double fr = (pos - (double)c) * PHASES; /* kernel offset of tap k=c */
+		int fi = (int)fr;
+		float ff = (float)(fr - fi);
 		for (int64_t k = c - SINC_HALF + 1; k <= c + SINC_HALF; k++) {
+			/* x = pos - k = (c - k) + frac; table index (x + SINC_HALF) * PHASES */
+			int idx = (int)((c - k + SINC_HALF) * PHASES) + fi;
 			if (k < 0 || k >= n)
 				continue;
-			acc += in[k] * sinc_window(pos - (double)k, cutoff);
+			acc += in[k] * (kt[idx] + ff * (kt[idx + 1] - kt[idx]));
 		}
 		o[j] = (float)acc;
 	}
+	free(kt);
 	*out = o;
 	*out_n = m;
 	return TT_OK;
@@ -223,13 +241,14 @@ int sampler_load_file(const char *path, float **data, int64_t *frames)
 		rc = info.frames < 0 || info.channels < 1 ? TT_EFORMAT : TT_ELIMIT;
 		goto out;
 	}
-	inter = malloc(((size_t)info.frames * (size_t)info.channels + 1) * sizeof *inter);
 	mono = calloc((size_t)info.frames + GUARD, sizeof *mono);
-	if (!inter || !mono) {
+	if (info.channels > 1) /* mono files are read straight into place */
+		inter = malloc(((size_t)info.frames * (size_t)info.channels + 1) * sizeof *inter);
+	if (!mono || (info.channels > 1 && !inter)) {
 		rc = TT_ENOMEM;
 		goto out;
 	}
-	n = sf_readf_float(f, inter, info.frames);
+	n = sf_readf_float(f, info.channels > 1 ? inter : mono, info.frames);
 	if (n < 0 || sf_error(f) != SF_ERR_NO_ERROR) {
 		rc = TT_EFORMAT;
 		goto out;
@@ -237,7 +256,7 @@ int sampler_load_file(const char *path, float **data, int64_t *frames)
 	for (int64_t i = 0; i < n; i++) {
 		float acc = 0.0f;
 		for (int c = 0; c < info.channels; c++) {
-			float v = inter[i * info.channels + c];
+			float v = info.channels > 1 ? inter[i * info.channels + c] : mono[i];
 			acc += isfinite(v) ? v : 0.0f;
 		}
 		mono[i] = acc / (float)info.channels;

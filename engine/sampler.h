@@ -42,8 +42,10 @@ int sampler_add(sampler *s, const char *name, float *data, int64_t frames);
 /* Loads every sub-folder of dir as a sound: audio files libsndfile reads
  * (.wav .aif .aiff .flac .ogg), sorted by file name, downmixed to mono and
  * resampled to 48 kHz. A file that cannot be decoded fails the whole load
- * with TT_EFORMAT and its path in err; a missing dir is TT_ENOTFOUND.
- * On failure nothing already in the bank is changed. Worker thread only. */
+ * with TT_EFORMAT and its path in err; a missing dir is TT_ENOTFOUND. A file
+ * that fails to decode leaves the bank as it was; running out of memory or
+ * of TT_MAX_SAMPLE_BANKS while merging may leave the folders before it
+ * added. Worker thread only. */
 int sampler_load_dir(sampler *s, const char *dir, char *err, size_t errcap);
 
 /* Loads one audio file (any rate libsndfile reads) as mono 48 kHz into a new

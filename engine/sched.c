@@ -12,6 +12,7 @@
  *     pieces and blocks tile the timeline, so every onset is seen exactly
  *     once, whatever the block size. Only events with an onset in the span
  *     start a voice (Strudel's hasOnset).
+ *     A source switch (sched_set_source_at) cuts the block the same way.
  *  3. At most TT_MAX_ONSETS_PER_BLOCK onsets per block; the rest are counted
  *     as dropped.
  *  4. A voice's seed is a hash of the event itself (track, whole, fields), so
@@ -39,10 +40,26 @@ void sched_init(sched *s, double cps)
 
 void sched_set_source(sched *s, const sched_source *src)
 {
+	s->has_next = false; /* an immediate install replaces a pending one */
 	if (src)
 		s->src = *src;
 	else
 		memset(&s->src, 0, sizeof s->src);
+}
+
+void sched_set_source_at(sched *s, const sched_source *src, int64_t frame)
+{
+	if (src)
+		s->next = *src;
+	else
+		memset(&s->next, 0, sizeof s->next);
+	s->next_frame = frame;
+	s->has_next = true;
+}
+
+bool sched_switch_pending(const sched *s)
+{
+	return s->has_next;
 }
 
 static int seg_cycle(const sched_segment *g, int64_t frame, tt_rat *out)
@@ -285,14 +302,21 @@ size_t sched_block(sched *s, int64_t frame, int n, tt_arena *arena, sched_onset 
 		s->n_seg--;
 	}
 	arena_reset(arena);
-	if (!s->src.query || n <= 0)
+	if (n <= 0)
 		return 0;
 	while (a < end) {
 		int64_t b = end;
+		if (s->has_next && s->next_frame <= a) { /* a pending source lands */
+			s->src = s->next;
+			s->has_next = false;
+		}
+		if (s->has_next && s->next_frame > a && s->next_frame < b)
+			b = s->next_frame;
 		for (int i = 0; i < s->n_seg; i++)
 			if (s->seg[i].frame > a && s->seg[i].frame < b)
 				b = s->seg[i].frame;
-		got = query_piece(s, a, b, frame, arena, out, got, cap);
+		if (s->src.query)
+			got = query_piece(s, a, b, frame, arena, out, got, cap);
 		a = b;
 	}
 	s->st.onsets += got;

@@ -81,6 +81,9 @@ struct sched {
 	sched_segment seg[SCHED_MAX_SEGMENTS];
 	int n_seg;
 	sched_source src;
+	sched_source next;       /* installed at next_frame */
+	int64_t next_frame;
+	bool has_next;
 	sched_flag flags[TT_MAX_TRACK_FLAGS];
 	int n_flags;
 	bool hushed;
@@ -90,6 +93,14 @@ struct sched {
 /* Starts at frame 0, cycle 0, with cps (0.5 when not finite or <= 0). */
 void sched_init(sched *s, double cps);
 void sched_set_source(sched *s, const sched_source *src);
+/* Installs src from stream frame 'frame' on: blocks are cut there, so the
+ * previous source plays every frame before it and src every frame from it
+ * (an evaluation that lands on a cycle boundary lands exactly). A frame
+ * already passed takes effect at the next block. Replaces a pending switch.
+ * sched_switch_pending() is true until the switch happened; after that the
+ * previous source is no longer used and may be freed (on another thread). */
+void sched_set_source_at(sched *s, const sched_source *src, int64_t frame);
+bool sched_switch_pending(const sched *s);
 
 /* From frame on (>= the next frame to render), the tempo is cps; the cycle
  * stays continuous. cps is taken as the nearest fraction with denominator

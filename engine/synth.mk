@@ -45,10 +45,11 @@ tests_engine_render_rtguard_test_LDADD = $(SYNTH_TEST_LIBS)
 # Through real compiled programs, and `tutti render` (clients/cli/render.c).
 check_PROGRAMS += tests/engine/render_program_test
 TESTS += tests/engine/render_program_test
+# It carries the rtguard hooks too: real programs are queried under the guard.
 tests_engine_render_program_test_SOURCES = tests/engine/render_program_test.c \
-	clients/cli/render.c
+	clients/cli/render.c engine/rtguard.c
 tests_engine_render_program_test_CPPFLAGS = $(AM_CPPFLAGS) $(SNDFILE_CFLAGS) \
-	$(OPUS_CFLAGS) $(OPUSFILE_CFLAGS)
+	$(OPUS_CFLAGS) $(OPUSFILE_CFLAGS) -DRTGUARD_HOOKS
 tests_engine_render_program_test_LDADD = engine/libtt_synth.a engine/libtt_pattern.a \
 	codec/libtt_codec.a common/libtt_common.a $(SNDFILE_LIBS) $(OPUSFILE_LIBS) \
 	$(OPUS_LIBS) -lm

@@ -55,6 +55,11 @@ SIMD_INLINE vf vf_max(vf a, vf b)
 	return vf_sel(a > b, a, b);
 }
 
+SIMD_INLINE vf vf_pos(vf a) /* max(a, 0); -0 and NaN become 0 */
+{
+	return vf_and(a > 0.0f, a);
+}
+
 SIMD_INLINE vf vf_clamp(vf x, float lo, float hi)
 {
 	return vf_min(vf_max(x, vf_set1(lo)), vf_set1(hi));
@@ -110,7 +115,7 @@ SIMD_INLINE vf vf_exp2(vf x)
 	p = p * f + 2.4022650695910071e-1f;
 	p = p * f + 6.9314718055994531e-1f;
 	p = p * f + 1.0f;
-	return (vf)((vi)p + (i << 23));
+	return (vf)((vu)p + ((vu)i << 23)); /* unsigned: no signed-shift UB */
 }
 
 /* Next white-noise value in [-1, 1) from xorshift32 state s (never 0). */

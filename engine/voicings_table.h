@@ -7,8 +7,11 @@
  */
 static const struct voicing_dict {
 	const char *name;
-	const char *mode;   /* NULL: "below" */
-	const char *anchor; /* NULL: "c5" */
+	/* Strudel 1.2.6 registers these but never uses them: the value's own
+	 * (usually absent) mode and anchor replace them, so "below" and "c5"
+	 * apply. Kept as data for reference. */
+	const char *mode;
+	const char *anchor;
 } voicing_dicts[] = {
 	{ "lefthand", "below", "a4" },
 	{ "triads", "below", "a4" },

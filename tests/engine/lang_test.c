@@ -192,6 +192,14 @@ static void test_errors(void)
 	       "extra parenthesis");
 	is_str(run("n(\"0 1\").every(2)"), "1:10: every() expects 2 arguments but got 1",
 	       "missing argument");
+	is_str(run("n(\"0 1\").every(2, rev, 3)"), "1:10: every() expects 2 arguments "
+	       "but got 3", "too many arguments");
+	is_str(run("s(\"bd\").rev(1)"), "1:9: rev() expects 0 arguments but got 1",
+	       "an argument where none is taken");
+	is_str(run("s(\"bd\").fast()"), "", "a missing single argument is silence, as "
+	       "in Strudel");
+	is_str(run("s(\"bd\").fast(1, 2)"), "0-1/2:s=bd;1/2-1:s=bd",
+	       "several single arguments make a sequence, as in Strudel");
 	is_str(run("const x = s(\"bd\")"),
 	       "1:1: the program must end with an expression (the pattern to play)",
 	       "no expression at the end");
@@ -255,6 +263,17 @@ static void test_limits(void)
 	ok(strstr(run(b), "nested") == NULL, "arrays nest to the limit too");
 	free(a);
 	free(b);
+
+	/* TT_MAX_TRACKS */
+	code = repeat("", "$: s(\"bd\")\n", TT_MAX_TRACKS, "");
+	is_int(compile(code, &p), TT_OK, "%d tracks compile", TT_MAX_TRACKS);
+	is_int(program_track_count(p), TT_MAX_TRACKS, "all of them");
+	program_free(p);
+	free(code);
+	code = repeat("", "$: s(\"bd\")\n", TT_MAX_TRACKS + 1, "");
+	is_int(compile(code, &p), TT_ELIMIT, "%d tracks are refused", TT_MAX_TRACKS + 1);
+	is_int(diag.line, TT_MAX_TRACKS + 1, "at the first track too many");
+	free(code);
 
 	/* TT_MAX_EVENTS_PER_CYCLE, checked by the compile's dry run */
 	is_int(compile("s(\"bd*10000\")", &p), TT_OK, "10000 events in a cycle compile");

@@ -2,9 +2,10 @@
 """Pattern-core conformance beyond the public corpus, as TAP.
 
 pattern_extra_corpus.jsonl holds cases written for the pattern core
-(patterned arguments, randomness, signals, tonal, controls; ids x, y, z)
-and randomly generated chains of combinators (ids r, d: seeded random
-programs over the functions of docs/language.md), and
+(patterned arguments, randomness, signals, tonal, controls, edge values
+and errors; ids x, y, z, w, t, e) and random programs (ids r: chains of
+combinators made by pattern_extra_gen.py; ids a: value operators made by
+pattern_extra_gen_values.py), and
 pattern_extra_expected.jsonl what Strudel 1.2.6 makes of them (generated
 with ../shared/conformance/oracle). Each case runs through
 `$TT_BUILDDIR/clients/cli/tutti query --cycles N`; events (whole, part,

@@ -123,6 +123,22 @@ static void test_rand(void)
 		ok(ev[i].fields[0].num == want[i], "rand value %zu bit-exact", i);
 }
 
+/* n(wchoose([0, .25], [2, .5], [7, .25]).segment(4)) in Strudel 1.2.6 */
+static void test_wchoose(void)
+{
+	static const double want[12] = { 0, 2, 2, 0, 2, 2, 2, 0, 7, 2, 2, 2 };
+	static const double w[3] = { 0.25, 0.5, 0.25 };
+	pat *xs[3] = { num(0), num(2), num(7) }, *r, *s;
+	int good = 1;
+	is_int(pat_wchoose(pool, xs, w, 3, &r), TT_OK, "wchoose");
+	pat_segment(pool, r, num(4), &s);
+	is_int(query(s, 0, 3), TT_OK, "query three cycles");
+	is_int(n_ev, 12, "twelve events");
+	for (size_t i = 0; i < n_ev && i < 12; i++)
+		good &= ev[i].fields[0].num == want[i];
+	ok(good, "the weighted choices Strudel makes");
+}
+
 static void test_degrade(void)
 {
 	/* s("hh*8?") keeps the events Strudel keeps in cycle 0 */
@@ -140,6 +156,13 @@ static void test_controls(void)
 	is_str(controls_lookup("size"), "roomsize", "size -> roomsize");
 	is_str(controls_lookup("s"), "s", "s is itself");
 	ok(controls_lookup("fast") == NULL, "fast is not a control");
+	/* the ends of the sorted table (a binary search would miss them if
+	 * the table were out of order) */
+	is_str(controls_lookup("FXr"), "FXrelease", "first entry");
+	is_str(controls_lookup("zzfx"), "zzfx", "last entry");
+	is_str(controls_lookup("fm11"), "fmi11", "generated fm aliases");
+	ok(controls_lookup("") == NULL && controls_lookup("LPF") == NULL,
+	   "names are case-sensitive");
 	/* s("bd:3") spreads an array over s and n */
 	pat *t, *c;
 	pat_tail(pool, str_at("bd", 3), num(3), &t);
@@ -227,6 +250,7 @@ int main(void)
 	test_sequence();
 	test_patterned_arg();
 	test_rand();
+	test_wchoose();
 	test_degrade();
 	test_controls();
 	test_scale();

@@ -16,6 +16,7 @@
 #include "engine/drums.h"
 #include "engine/program.h"
 #include "engine/render.h"
+#include "engine/rtguard.h"
 #include "engine/sched_program.h"
 #include "tests/tap.h"
 
@@ -46,8 +47,10 @@ static float *render_code(const char *code, double cps, double seconds, render_s
 	render_new(&cfg, &r);
 	sched_source_program(p, &src);
 	render_set_source(r, &src);
+	rtguard_enter(); /* the hooks are linked in: program_query may not allocate */
 	for (int64_t f = 0; f < n; f += 500)
 		render_block(r, out + 2 * f, (int)(n - f < 500 ? n - f : 500));
+	rtguard_leave();
 	if (st)
 		render_stats_get(r, st);
 	render_free(r);

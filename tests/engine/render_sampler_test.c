@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/error.h"
+#include "common/limits.h"
 #include "engine/render.h"
 #include "engine/sampler.h"
 #include "tests/engine/synth_events.h"
@@ -137,6 +138,10 @@ static void test_load(void)
 		float *fw = play(bank, "ramp:0", 1, 0, 1, 6000);
 		float *bw = play(bank, "ramp:0", -1, 0, 1, 6000);
 		float *half = play(bank, "ramp:0", 1, 0.5, 1, 6000);
+		float *fast = play(bank, "ramp:0", 2, 0, 1, 6000);
+		ok(llabs(sounding(fast, 6000) - 2400) < 40, "speed 2 plays it in half the time (%lld)",
+		   (long long)sounding(fast, 6000));
+		free(fast);
 		ok(fw[2 * 1000] < fw[2 * 3000], "speed 1 plays the rising ramp rising");
 		ok(bw[2 * 1000] > bw[2 * 3000], "speed -1 plays it backwards");
 		ok(llabs(sounding(half, 6000) - 2400) < 40, "begin 0.5 plays half the sample (%lld)",
@@ -180,11 +185,117 @@ static void test_corrupt(void)
 	sampler_free(bank);
 }
 
+static int write_sine(const char *path, int rate, int frames, double hz)
+{
+	SF_INFO info = { 0 };
+	SNDFILE *f;
+	float *x = calloc((size_t)frames, sizeof *x);
+	info.samplerate = rate;
+	info.channels = 1;
+	info.format = SF_FORMAT_WAV | SF_FORMAT_FLOAT;
+	f = sf_open(path, SFM_WRITE, &info);
+	if (!f) {
+		free(x);
+		return -1;
+	}
+	for (int i = 0; i < frames; i++)
+		x[i] = (float)(0.5 * sin(2 * M_PI * hz * i / rate));
+	sf_writef_float(f, x, frames);
+	sf_close(f);
+	free(x);
+	return 0;
+}
+
+static void test_resample_quality(void)
+{
+	char p[600];
+	float *d = NULL;
+	int64_t n = 0, crossings = 0, first = -1, last = -1;
+	double mx = 0;
+	snprintf(p, sizeof p, "%s_sine.wav", root);
+	write_sine(p, 44100, 44100, 1000.0);
+	is_int(sampler_load_file(p, &d, &n), TT_OK, "a 44.1 kHz sine loads");
+	ok(llabs(n - 48000) <= 1, "one second at 44.1 kHz is 48000 frames at 48 kHz (%lld)",
+	   (long long)n);
+	for (int64_t i = 1000; d && i < n - 1000; i++) {
+		mx = fmax(mx, fabs(d[i]));
+		if (d[i - 1] < 0 && d[i] >= 0) {
+			if (first < 0)
+				first = i;
+			last = i;
+			crossings++;
+		}
+	}
+	ok(crossings > 10 && fabs((crossings - 1) * 48000.0 / (double)(last - first) - 1000) < 1.0,
+	   "the resampled sine is still 1000 Hz");
+	ok(fabs(mx - 0.5) < 0.005, "and keeps its level (peak %.4f)", mx);
+	free(d);
+	unlink(p);
+}
+
+/* TT_MAX_SAMPLE_FRAMES: a file of exactly the limit loads, one frame more
+ * is refused before anything is allocated. */
+static void test_frame_limit(void)
+{
+	char p[600];
+	SF_INFO info = { 0 };
+	SNDFILE *f;
+	static short zeros[48000];
+	float *d = NULL;
+	int64_t n = 0;
+	snprintf(p, sizeof p, "%s_long.wav", root);
+	info.samplerate = 48000;
+	info.channels = 1;
+	info.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16;
+	f = sf_open(p, SFM_WRITE, &info);
+	for (int64_t left = TT_MAX_SAMPLE_FRAMES; f && left > 0; left -= 48000)
+		sf_write_short(f, zeros, left < 48000 ? left : 48000);
+	sf_close(f);
+	is_int(sampler_load_file(p, &d, &n), TT_OK, "a file of TT_MAX_SAMPLE_FRAMES frames loads");
+	is_int(n, TT_MAX_SAMPLE_FRAMES, "all of it");
+	free(d);
+	d = NULL;
+	f = sf_open(p, SFM_RDWR, &info);
+	if (f) {
+		sf_seek(f, 0, SEEK_END);
+		sf_write_short(f, zeros, 1);
+		sf_close(f);
+	}
+	is_int(sampler_load_file(p, &d, &n), TT_ELIMIT, "one frame more is TT_ELIMIT");
+	free(d);
+	unlink(p);
+}
+
+static void test_bank_limit(void)
+{
+	sampler *b;
+	char name[32];
+	int rc = TT_OK;
+	sampler_new(&b);
+	for (int i = 0; i < TT_MAX_SAMPLE_BANKS && rc == TT_OK; i++) {
+		snprintf(name, sizeof name, "s%05d", i);
+		rc = sampler_add(b, name, calloc(5, sizeof(float)), 1);
+	}
+	is_int(rc, TT_OK, "%d sounds fit in a bank", TT_MAX_SAMPLE_BANKS);
+	{
+		float *x = calloc(5, sizeof(float));
+		rc = sampler_add(b, "one_more", x, 1);
+		is_int(rc, TT_ELIMIT, "sound %d is TT_ELIMIT", TT_MAX_SAMPLE_BANKS + 1);
+		if (rc < 0)
+			free(x);
+	}
+	ok(sampler_find(b, "s04095", 0) != NULL, "the last one is found by name");
+	sampler_free(b);
+}
+
 int main(void)
 {
 	make_tree();
 	test_load();
 	test_corrupt();
+	test_resample_quality();
+	test_frame_limit();
+	test_bank_limit();
 	rm_tree();
 	return tap_done();
 }

@@ -228,6 +228,69 @@ static void test_onset_hook(void)
 	free(s);
 }
 
+typedef struct log_t {
+	int64_t frame[64];
+	size_t track_ctx[64];
+	int n;
+} log_t;
+
+static void log_onset(void *ctx, const sched_onset *o, bool played)
+{
+	log_t *l = ctx;
+	const tt_field *f = event_field(o->ev, "freq");
+	(void)played;
+	if (l->n < 64) {
+		l->frame[l->n] = o->frame;
+		l->track_ctx[l->n] = f ? (size_t)f->num : 0;
+		l->n++;
+	}
+}
+
+/* An evaluation lands exactly on its frame: the old source before it, the
+ * new one from it, even in the middle of a render block. */
+static void test_switch_at(void)
+{
+	tsrc *a = src_new(), *b = src_new();
+	sched_source sa, sb;
+	render *r;
+	render_config cfg;
+	log_t lg = { { 0 }, { 0 }, 0 };
+	float *x = calloc(2 * 2 * SR, sizeof *x);
+	int before = 0, ok_order = 1;
+	tev *e = tseq_add(&a->tr[0], 0, 1, 1, 1);
+	tev_str(e, "s", "sine");
+	tev_num(e, "freq", 440);
+	b->tr[0].repeat = 1;
+	for (int i = 0; i < 8; i++) {
+		e = tseq_add(&b->tr[0], i, 8, i + 1, 8);
+		tev_str(e, "s", "sine");
+		tev_num(e, "freq", 880);
+	}
+	sa = tsrc_source(a);
+	sb = tsrc_source(b);
+	render_config_default(&cfg);
+	render_new(&cfg, &r);
+	render_set_onset_hook(r, log_onset, &lg);
+	render_set_source(r, &sa);
+	render_set_source_at(r, &sb, 30000);
+	ok(render_switch_pending(r), "the switch is pending");
+	render_block(r, x, 2 * SR);
+	ok(!render_switch_pending(r), "and has happened after the render");
+	for (int i = 0; i < lg.n; i++) {
+		if (lg.track_ctx[i] == 880 && lg.frame[i] < 30000)
+			before++;
+		if (i > 0 && lg.frame[i] < lg.frame[i - 1])
+			ok_order = 0;
+	}
+	ok(lg.n >= 2 && lg.track_ctx[0] == 440 && lg.frame[0] == 0, "the old source played at 0");
+	ok(lg.n >= 2 && lg.track_ctx[1] == 880 && lg.frame[1] == 36000 && before == 0 && ok_order,
+	   "the new one from its first onset after frame 30000 (%lld)", (long long)lg.frame[1]);
+	render_free(r);
+	free(x);
+	free(a);
+	free(b);
+}
+
 static void test_determinism(sampler *bank)
 {
 	tsrc *s = src_new();
@@ -420,6 +483,229 @@ static void test_notes(void)
 	is_int(synth_note_from_name("", &m), TT_EINVAL, "empty is not a note name");
 }
 
+static double energy(const float *x, int64_t a, int64_t b)
+{
+	double e = 0;
+	for (int64_t i = a; i < b; i++)
+		e += (double)x[2 * i] * x[2 * i] + (double)x[2 * i + 1] * x[2 * i + 1];
+	return e;
+}
+
+/* Delay repeats at delaytime; reverb tails grow with size and die away. */
+static void test_effects(sampler *bank)
+{
+	tsrc *s = src_new();
+	tev *e = tseq_add(&s->tr[0], 0, 1, 1, 64); /* a 31 ms blip at cps 0.5 */
+	float *x;
+	double small, big, late;
+	tev_str(e, "s", "sine");
+	tev_num(e, "freq", 1000);
+	tev_num(e, "delay", 0.8);
+	tev_num(e, "delaytime", 0.25);
+	tev_num(e, "delayfeedback", 0.5);
+	x = render_src(s, 0.5, 1.0, bank, 128, NULL);
+	ok(energy(x, 4000, 11000) < 1e-6 && energy(x, 12000, 13500) > 1.0,
+	   "the echo arrives 0.25 s after the blip, not before");
+	ok(energy(x, 24000, 25500) > 0.1 && energy(x, 24000, 25500) < energy(x, 12000, 13500),
+	   "and repeats quieter at 0.5 s");
+	free(x);
+	free(s);
+	s = src_new();
+	e = tseq_add(&s->tr[0], 0, 1, 1, 64);
+	tev_str(e, "s", "cp");
+	tev_num(e, "room", 1);
+	tev_num(e, "size", 0);
+	x = render_src(s, 0.5, 2.0, bank, 128, NULL);
+	small = energy(x, 48000, 96000);
+	free(x);
+	s->tr[0].ev[0].f[2].num = 8;
+	x = render_src(s, 0.5, 2.0, bank, 128, NULL);
+	big = energy(x, 48000, 96000);
+	free(x);
+	s->tr[0].ev[0].f[2].num = 10;
+	x = render_src(s, 0.025, 30.0, bank, 128, NULL); /* one clap, then 30 s */
+	late = energy(x, 28 * 48000, 30 * 48000);
+	ok(big > 100 * small, "size 8 rings far longer than size 0 (%.3g vs %.3g)", big, small);
+	ok(late < 1e-6, "even size 10 dies away (energy %.3g after 28 s)", late);
+	free(x);
+	free(s);
+}
+
+/* Renders one 1-cycle note (cps 0.5: 2 s) of sound at note with one extra
+ * control; NULL key for none. */
+static float *one(const char *sound, double note, const char *key, double v, const char *skey,
+		  const char *sv, double seconds)
+{
+	tsrc *s = src_new();
+	tev *e = tseq_add(&s->tr[0], 0, 1, 1, 1);
+	float *x;
+	tev_str(e, "s", sound);
+	tev_num(e, "note", note);
+	tev_num(e, "gain", 0.5);
+	if (key)
+		tev_num(e, key, v);
+	if (skey)
+		tev_str(e, skey, sv);
+	x = render_src(s, 0.5, seconds, NULL, 128, NULL);
+	free(s);
+	return x;
+}
+
+static double chan_peak(const float *x, int ch, int64_t a, int64_t b)
+{
+	double m = 0;
+	for (int64_t i = a; i < b; i++)
+		m = fmax(m, fabs(x[2 * i + ch]));
+	return m;
+}
+
+/* Every control changes the sound the way docs/sound.md says. */
+static void test_controls_level(void)
+{
+	float *c = one("sine", 57, NULL, 0, NULL, NULL, 0.5);
+	float *l = one("sine", 57, "pan", 0, NULL, NULL, 0.5);
+	float *v = one("sine", 57, "velocity", 0.5, NULL, NULL, 0.5);
+	float *p = one("sine", 57, "postgain", 1.5, NULL, NULL, 0.5);
+	float *a = one("sine", 57, "attack", 0.3, NULL, NULL, 0.5);
+	double pc = chan_peak(c, 0, 4800, 24000);
+	ok(chan_peak(l, 1, 0, 24000) < 1e-6 && chan_peak(l, 0, 4800, 24000) > pc * 1.3,
+	   "pan 0: all left, louder than centre (constant power)");
+	ok(fabs(chan_peak(v, 0, 4800, 24000) / pc - 0.5) < 0.01, "velocity 0.5 halves the level");
+	ok(fabs(chan_peak(p, 0, 4800, 24000) / pc - 1.5) < 0.02, "postgain 1.5 raises it by half");
+	ok(chan_peak(a, 0, 0, 2400) < 0.2 * pc, "attack 0.3: the first 50 ms are soft");
+	free(c), free(l), free(v), free(p), free(a);
+}
+
+static void test_controls_filters(void)
+{
+	float *raw = one("sawtooth", 45, NULL, 0, NULL, NULL, 0.5); /* 110 Hz */
+	float *lp = one("sawtooth", 45, "cutoff", 300, NULL, NULL, 0.5);
+	float *hp = one("sawtooth", 45, "hcutoff", 2000, NULL, NULL, 0.5);
+	float *bp = one("sawtooth", 45, "bandf", 1100, NULL, NULL, 0.5);
+	float *va = one("sawtooth", 45, NULL, 0, "vowel", "a", 0.5);
+	float *vi = one("sawtooth", 45, NULL, 0, "vowel", "i", 0.5);
+	double r_hi = dft_mag(raw, 4800, 8192, 3300), r_lo = dft_mag(raw, 4800, 8192, 110);
+	ok(dft_mag(lp, 4800, 8192, 3300) < 0.01 * r_hi, "cutoff 300 removes 3.3 kHz");
+	ok(dft_mag(hp, 4800, 8192, 110) < 0.01 * r_lo, "hcutoff 2000 removes 110 Hz");
+	ok(dft_mag(bp, 4800, 8192, 1100) / dft_mag(bp, 4800, 8192, 110) >
+	   5 * dft_mag(raw, 4800, 8192, 1100) / r_lo,
+	   "bandf 1100 lifts 1.1 kHz over the fundamental");
+	ok(dft_mag(va, 4800, 8192, 770) > 3 * dft_mag(vi, 4800, 8192, 770) &&
+	   dft_mag(vi, 4800, 8192, 2530) > dft_mag(va, 4800, 8192, 2530),
+	   "vowel a is open (770 Hz), vowel i is bright (2.5 kHz)");
+	free(raw), free(lp), free(hp), free(bp), free(va), free(vi);
+}
+
+static void test_controls_shapers(void)
+{
+	float *c = one("sine", 57, NULL, 0, NULL, NULL, 0.5);
+	float *sh = one("sine", 57, "shape", 0.9, NULL, NULL, 0.5);
+	float *di = one("sine", 57, "distort", 5, NULL, NULL, 0.5);
+	float *cr = one("sine", 57, "crush", 2, NULL, NULL, 0.5);
+	float *co = one("sine", 57, "coarse", 8, NULL, NULL, 0.5);
+	double h3 = dft_mag(c, 4800, 8192, 660);
+	int levels = 0, runs = 1;
+	ok(dft_mag(sh, 4800, 8192, 660) > 100 * h3 + 1e-4, "shape adds the 3rd harmonic");
+	ok(dft_mag(di, 4800, 8192, 660) > 100 * h3 + 1e-4, "distort adds the 3rd harmonic");
+	for (int64_t i = 9601; i < 14400; i++) {
+		levels += cr[2 * i] != cr[2 * i - 2] && fabs(cr[2 * i] - cr[2 * i - 2]) > 0.05;
+		runs += co[2 * i] != co[2 * i - 2];
+	}
+	ok(levels > 10 && levels < 200, "crush 2 leaves a few big steps (%d)", levels);
+	ok(abs(runs - 4800 / 8) < 20, "coarse 8 holds each sample 8 frames (%d changes)", runs);
+	free(c), free(sh), free(di), free(cr), free(co);
+}
+
+/* The limiter's gain covers every peak by itself (the final clamp never has
+ * to act), on signals built to break a sliding-window minimum. */
+static void test_limiter(void)
+{
+	static float x[2 * 20000];
+	fx_limiter l;
+	uint32_t r = 12345;
+	double mx = 0;
+	fx_limiter_init(&l);
+	for (int i = 0; i < 20000; i++) {
+		float v;
+		r = r * 1103515245u + 12345u;
+		if (i < 4000) /* a loud decay: the need rises every frame */
+			v = 100.0f * expf(-(float)i / 300.0f) * (i & 1 ? 1.0f : -1.0f);
+		else if (i < 8000) /* isolated impulses */
+			v = i % 97 == 0 ? 50.0f : 0.01f;
+		else if (i < 12000) /* noise of random loudness */
+			v = ((float)(r >> 8) / 8388608.0f - 1.0f) * (float)(1 + (r >> 28));
+		else /* a slow swell past the ceiling */
+			v = sinf((float)i * 0.05f) * (float)(i - 12000) / 2000.0f;
+		x[2 * i] = v;
+		x[2 * i + 1] = -0.5f * v;
+	}
+	x[2 * 5000] = NAN;
+	x[2 * 5001 + 1] = INFINITY;
+	fx_limiter_process(&l, x, 20000);
+	for (int i = 0; i < 40000; i++)
+		mx = fmax(mx, isfinite(x[i]) ? fabs(x[i]) : 1e9);
+	is_int(l.clamped, 0, "the limiter's gain alone keeps every peak under the ceiling");
+	ok(mx <= FX_LIMITER_CEILING, "output peak %.5f <= ceiling, NaN and Inf silenced", mx);
+	ok(fabs(x[2 * (4000 + FX_LIMITER_LOOKAHEAD + 1)]) < 0.02,
+	   "quiet input right after a loud passage is not boosted");
+}
+
+/* hush: every voice fades out over 50 ms, without a jump, and the tracks
+ * stay silent until unhushed. */
+static void test_hush(void)
+{
+	tsrc *s = src_new();
+	tev *e = one_note(s, "sine", "a3");
+	render *r;
+	render_config cfg;
+	sched_source src;
+	float *x = calloc(2 * 2 * SR, sizeof *x);
+	double jump = 0;
+	tev_num(e, "gain", 1);
+	render_config_default(&cfg);
+	cfg.cps = 0.25; /* the note lasts 4 s */
+	render_new(&cfg, &r);
+	src = tsrc_source(s);
+	render_set_source(r, &src);
+	render_block(r, x, SR / 2);
+	render_hush(r, true);
+	render_block(r, x + SR, SR * 3 / 2);
+	render_free(r);
+	for (int64_t i = SR / 2; i < 2 * SR; i++)
+		jump = fmax(jump, fabs(x[2 * i] - x[2 * i - 2]));
+	ok(peak_of(x, (int64_t)(0.6 * SR), 2 * SR) == 0.0, "after hush the output is silent");
+	ok(jump < 0.06, "the fade-out has no jump (largest step %.4f)", jump);
+	free(x);
+	free(s);
+}
+
+/* TT_MAX_ORBITS: orbit N-1 is the last bus, orbit N plays on it too. */
+static void test_orbit_limit(void)
+{
+	tt_field f[2] = { { "s", TT_V_STR, 0, "sine" }, { "orbit", TT_V_NUM, 0, NULL } };
+	tt_event e = { .has_whole = true, .fields = f, .n_fields = 2 };
+	synth_params sp;
+	f[1].num = TT_MAX_ORBITS - 1;
+	ok(synth_params_from_event(&e, NULL, 1, false, 1, &sp) == TT_OK &&
+	   sp.orbit == TT_MAX_ORBITS - 1, "orbit %d is its own bus", TT_MAX_ORBITS - 1);
+	f[1].num = TT_MAX_ORBITS;
+	ok(synth_params_from_event(&e, NULL, 1, false, 1, &sp) == TT_OK &&
+	   sp.orbit == TT_MAX_ORBITS - 1, "orbit %d plays on bus %d", TT_MAX_ORBITS,
+	   TT_MAX_ORBITS - 1);
+	{ /* and a voice on the last orbit with delay and reverb sounds */
+		tsrc *s = src_new();
+		tev *ev = one_note(s, "sine", "a4");
+		float *x;
+		tev_num(ev, "orbit", TT_MAX_ORBITS - 1);
+		tev_num(ev, "delay", 0.5);
+		tev_num(ev, "room", 0.5);
+		x = render_src(s, 0.5, 0.5, NULL, 256, NULL);
+		ok(peak_of(x, 0, SR / 2) > 0.1, "the last orbit's buses play");
+		free(x);
+		free(s);
+	}
+}
+
 int main(void)
 {
 	sampler *bank = NULL;
@@ -433,11 +719,19 @@ int main(void)
 	test_rests_silent();
 	test_onset_frame();
 	test_onset_hook();
+	test_switch_at();
 	test_determinism(bank);
 	test_drum_kit(bank);
 	test_absurd(bank);
 	test_gain_bounded();
 	test_voice_limit();
+	test_orbit_limit();
+	test_hush();
+	test_limiter();
+	test_controls_level();
+	test_controls_filters();
+	test_controls_shapers();
+	test_effects(bank);
 	test_onset_limit();
 	test_no_retrigger();
 	test_missing(bank);

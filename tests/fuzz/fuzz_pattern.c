@@ -92,42 +92,11 @@ static const with_fn fns[] = {
 	pat_some_cycles_by, pat_when,
 };
 
-static void step(vm *v)
+/* The operations of two or more operands, and the rarer ones. */
+static pat *step_more(vm *v, uint8_t op)
 {
-	uint8_t op = next(v);
 	pat *a, *b, *r = NULL, *k[3];
-	pat_fn f = { (next(v) & 1) ? fn_rev : fn_fast, NULL };
 	switch (op % 16) {
-	case 0: push(v, arg(v)); return;
-	case 1: {
-		pat *p;
-		uint8_t i = next(v);
-		tt_loc l = { i, i + 2u };
-		if (pat_str(v->pool, strs[i & 7], &l, &p) == TT_OK)
-			push(v, p);
-		return;
-	}
-	case 2: pat_signal(v->pool, (pat_signal_kind)(next(v) % 13), &r); break;
-	case 3: pat_rand(v->pool, &r); break;
-	case 4: case 5: case 6:
-		k[0] = pop(v);
-		k[1] = pop(v);
-		k[2] = pop(v);
-		if (op % 16 == 4)
-			pat_fastcat(v->pool, k, 1 + next(v) % 3, &r);
-		else if (op % 16 == 5)
-			pat_slowcat(v->pool, k, 1 + next(v) % 3, &r);
-		else
-			pat_stack(v->pool, k, 1 + next(v) % 3, &r);
-		break;
-	case 7:
-		a = pop(v);
-		unaries[next(v) % (sizeof unaries / sizeof unaries[0])](v->pool, a, arg(v), &r);
-		break;
-	case 8:
-		a = pop(v);
-		fns[next(v) % (sizeof fns / sizeof fns[0])](v->pool, a, arg(v), f, &r);
-		break;
 	case 9:
 		a = pop(v);
 		b = arg(v);
@@ -186,6 +155,49 @@ static void step(vm *v)
 		pat_timecat(v->pool, w, k, 2, &r);
 		break;
 	}
+	}
+	return r;
+}
+
+static void step(vm *v)
+{
+	uint8_t op = next(v);
+	pat *a, *r = NULL, *k[3];
+	pat_fn f = { (next(v) & 1) ? fn_rev : fn_fast, NULL };
+	switch (op % 16) {
+	case 0: push(v, arg(v)); return;
+	case 1: {
+		pat *p;
+		uint8_t i = next(v);
+		tt_loc l = { i, i + 2u };
+		if (pat_str(v->pool, strs[i & 7], &l, &p) == TT_OK)
+			push(v, p);
+		return;
+	}
+	case 2: pat_signal(v->pool, (pat_signal_kind)(next(v) % 13), &r); break;
+	case 3: pat_rand(v->pool, &r); break;
+	case 4: case 5: case 6:
+		k[0] = pop(v);
+		k[1] = pop(v);
+		k[2] = pop(v);
+		if (op % 16 == 4)
+			pat_fastcat(v->pool, k, 1 + next(v) % 3, &r);
+		else if (op % 16 == 5)
+			pat_slowcat(v->pool, k, 1 + next(v) % 3, &r);
+		else
+			pat_stack(v->pool, k, 1 + next(v) % 3, &r);
+		break;
+	case 7:
+		a = pop(v);
+		unaries[next(v) % (sizeof unaries / sizeof unaries[0])](v->pool, a, arg(v), &r);
+		break;
+	case 8:
+		a = pop(v);
+		fns[next(v) % (sizeof fns / sizeof fns[0])](v->pool, a, arg(v), f, &r);
+		break;
+	default:
+		r = step_more(v, op);
+		break;
 	}
 	push(v, r);
 }
