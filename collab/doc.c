@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "collab/collab_int.h"
 #include "common/limits.h"
 
 struct doc {
@@ -40,19 +41,6 @@ struct doc {
 	ot_op scratch[2];
 };
 
-__attribute__((format(printf, 4, 5)))
-static int fail(int code, char *err, size_t errsz, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errsz) {
-		va_start(ap, fmt);
-		vsnprintf(err, errsz, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
-
 static size_t op_size(const ot_op *op)
 {
 	return sizeof *op + op->text_len + op->ncomps * sizeof(ot_comp);
@@ -65,7 +53,7 @@ int doc_new(const char *text, size_t len, uint64_t rev, doc **out,
 	int rc;
 
 	if (!d)
-		return fail(TT_ENOMEM, err, errsz, "out of memory");
+		return collab__fail(TT_ENOMEM, err, errsz, "out of memory");
 	rc = ot_text_init(&d->text, text, len, err, errsz);
 	if (rc < 0) {
 		free(d);
@@ -183,12 +171,12 @@ static int check_base(const doc *d, uint64_t base_rev, const ot_op *op,
 	size_t want;
 
 	if (base_rev > d->rev)
-		return fail(TT_EINVAL, err, errsz,
+		return collab__fail(TT_EINVAL, err, errsz,
 			    "base revision %llu is ahead of the document "
 			    "(revision %llu)", (unsigned long long)base_rev,
 			    (unsigned long long)d->rev);
 	if (base_rev < d->rev - d->count)
-		return fail(TT_ECONFLICT, err, errsz,
+		return collab__fail(TT_ECONFLICT, err, errsz,
 			    "base revision %llu is older than the oldest "
 			    "revision kept (%llu): reload the document",
 			    (unsigned long long)base_rev,
@@ -196,7 +184,7 @@ static int check_base(const doc *d, uint64_t base_rev, const ot_op *op,
 	want = base_rev == d->rev ? d->text.units
 		: window_at(d, d->count - (size_t)(d->rev - base_rev))->base_len;
 	if (op->base_len != want)
-		return fail(TT_EINVAL, err, errsz,
+		return collab__fail(TT_EINVAL, err, errsz,
 			    "operation's base length %zu differs from the "
 			    "document's length %zu at revision %llu",
 			    op->base_len, want, (unsigned long long)base_rev);
@@ -223,7 +211,7 @@ static int transform_over(doc *d, uint64_t base_rev, const ot_op *op,
 	if (cur == op) {
 		rc = ot_op_copy(&d->scratch[0], op);
 		if (rc < 0)
-			return fail(rc, err, errsz, "out of memory");
+			return collab__fail(rc, err, errsz, "out of memory");
 		cur = &d->scratch[0];
 	}
 	*res = (ot_op *)cur;
@@ -247,7 +235,7 @@ int doc_receive(doc *d, uint64_t base_rev, const ot_op *op,
 	if (rc == TT_OK && transformed)
 		rc = ot_op_copy(transformed, res);
 	if (rc < 0) {
-		rc = fail(rc, err, errsz, "out of memory");
+		rc = collab__fail(rc, err, errsz, "out of memory");
 		goto out;
 	}
 	rc = ot_text_apply(&d->text, res, err, errsz);

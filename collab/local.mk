@@ -5,7 +5,7 @@ collab_libtt_collab_a_SOURCES = \
 	collab/utf.c collab/utf.h \
 	collab/ot.c collab/ot.h \
 	collab/ot_json.c collab/ot_json.h \
-	collab/doc.c collab/doc.h
+	collab/doc.c collab/doc.h collab/collab_int.h
 collab_libtt_collab_a_CPPFLAGS = $(AM_CPPFLAGS) $(JANSSON_CFLAGS)
 
 COLLAB_LDADD = collab/libtt_collab.a common/libtt_common.a $(JANSSON_LIBS)

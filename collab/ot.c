@@ -27,10 +27,10 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "collab/collab_int.h"
 #include "common/limits.h"
 
-__attribute__((format(printf, 4, 5)))
-static int fail(int code, char *err, size_t errsz, const char *fmt, ...)
+int collab__fail(int code, char *err, size_t errsz, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -239,7 +239,7 @@ static int map_op(const char *s, size_t len, size_t units, const ot_op *op,
 	int rc;
 
 	if (op->base_len != units)
-		return fail(TT_EINVAL, err, errsz,
+		return collab__fail(TT_EINVAL, err, errsz,
 			    "operation's base length %zu differs from the "
 			    "document's length %zu (UTF-16 units)",
 			    op->base_len, units);
@@ -258,7 +258,7 @@ static int map_op(const char *s, size_t len, size_t units, const ot_op *op,
 			rc = utf_seek(s, len, units, i ? &at : from,
 				      at.unit + c->n, &b);
 			if (rc < 0)
-				return fail(rc, err, errsz,
+				return collab__fail(rc, err, errsz,
 					    "component %zu ends at position %zu, "
 					    "inside a surrogate pair", i,
 					    at.unit + c->n);
@@ -270,7 +270,7 @@ static int map_op(const char *s, size_t len, size_t units, const ot_op *op,
 	}
 	offs[op->ncomps] = at.byte;
 	if (out > TT_MAX_DOC_BYTES)
-		return fail(TT_ELIMIT, err, errsz,
+		return collab__fail(TT_ELIMIT, err, errsz,
 			    "result of %zu bytes exceeds TT_MAX_DOC_BYTES (%d)",
 			    out, TT_MAX_DOC_BYTES);
 	*new_len = out;
@@ -305,7 +305,7 @@ int ot_apply(const char *text, size_t len, const ot_op *op, char **out,
 	int rc;
 
 	if (!offs) {
-		rc = fail(TT_ENOMEM, err, errsz, "out of memory");
+		rc = collab__fail(TT_ENOMEM, err, errsz, "out of memory");
 		goto out;
 	}
 	rc = map_op(text, len, utf_units(text, len), op, NULL, offs, &new_len,
@@ -314,7 +314,7 @@ int ot_apply(const char *text, size_t len, const ot_op *op, char **out,
 		goto out;
 	dst = malloc(new_len + 1);
 	if (!dst) {
-		rc = fail(TT_ENOMEM, err, errsz, "out of memory");
+		rc = collab__fail(TT_ENOMEM, err, errsz, "out of memory");
 		goto out;
 	}
 	build_into(dst, text, op, offs);
@@ -334,17 +334,17 @@ int ot_text_init(ot_text *t, const char *text, size_t len, char *err,
 
 	memset(t, 0, sizeof *t);
 	if (len > TT_MAX_DOC_BYTES)
-		return fail(TT_ELIMIT, err, errsz,
+		return collab__fail(TT_ELIMIT, err, errsz,
 			    "text of %zu bytes exceeds TT_MAX_DOC_BYTES (%d)",
 			    len, TT_MAX_DOC_BYTES);
 	if (utf_validate(text, len, 0, &bad, &units) < 0)
-		return fail(TT_EINVAL, err, errsz,
+		return collab__fail(TT_EINVAL, err, errsz,
 			    "text is not valid UTF-8 (or holds U+0000) at "
 			    "byte %zu", bad);
 	t->cap = len + 64;
 	t->s = malloc(t->cap);
 	if (!t->s)
-		return fail(TT_ENOMEM, err, errsz, "out of memory");
+		return collab__fail(TT_ENOMEM, err, errsz, "out of memory");
 	if (len)
 		memcpy(t->s, text, len);
 	t->s[len] = '\0';
@@ -402,7 +402,7 @@ int ot_text_apply(ot_text *t, const ot_op *op, char *err, size_t errsz)
 		size_t cap = op->ncomps + 16;
 		size_t *o = realloc(t->offs, cap * sizeof *o);
 		if (!o)
-			return fail(TT_ENOMEM, err, errsz, "out of memory");
+			return collab__fail(TT_ENOMEM, err, errsz, "out of memory");
 		t->offs = o;
 		t->offs_cap = cap;
 	}
@@ -419,7 +419,7 @@ int ot_text_apply(ot_text *t, const ot_op *op, char *err, size_t errsz)
 		size_t cap = new_len + new_len / 2 + 64;
 		char *dst = malloc(cap);
 		if (!dst)
-			return fail(TT_ENOMEM, err, errsz, "out of memory");
+			return collab__fail(TT_ENOMEM, err, errsz, "out of memory");
 		build_into(dst, t->s, op, t->offs);
 		free(t->s);
 		t->s = dst;
@@ -515,7 +515,7 @@ int ot_compose(const ot_op *a, const ot_op *b, ot_op *out, char *err,
 
 	ot_op_clear(out);
 	if (a->target_len != b->base_len)
-		return fail(TT_EINVAL, err, errsz,
+		return collab__fail(TT_EINVAL, err, errsz,
 			    "cannot compose: first operation's target length "
 			    "%zu differs from second's base length %zu",
 			    a->target_len, b->base_len);
@@ -536,11 +536,11 @@ int ot_compose(const ot_op *a, const ot_op *b, ot_op *out, char *err,
 		}
 	}
 	if (rc == TT_EINVAL)
-		return fail(rc, err, errsz, "cannot compose: the second "
+		return collab__fail(rc, err, errsz, "cannot compose: the second "
 			    "operation splits a surrogate pair the first "
 			    "inserted");
 	if (rc < 0)
-		return fail(rc, err, errsz, "cannot compose: %s",
+		return collab__fail(rc, err, errsz, "cannot compose: %s",
 			    tt_strerror(rc));
 	return TT_OK;
 }
@@ -591,7 +591,7 @@ int ot_transform(const ot_op *a, const ot_op *b, ot_op *a_prime,
 	if (b_prime)
 		ot_op_clear(b_prime);
 	if (a->base_len != b->base_len)
-		return fail(TT_EINVAL, err, errsz,
+		return collab__fail(TT_EINVAL, err, errsz,
 			    "cannot transform: base lengths %zu and %zu differ",
 			    a->base_len, b->base_len);
 	while (rc == TT_OK && (cur_comp(&ca) || cur_comp(&cb))) {
@@ -611,7 +611,7 @@ int ot_transform(const ot_op *a, const ot_op *b, ot_op *a_prime,
 		}
 	}
 	if (rc < 0)
-		return fail(rc, err, errsz, "cannot transform: %s",
+		return collab__fail(rc, err, errsz, "cannot transform: %s",
 			    tt_strerror(rc));
 	return TT_OK;
 }

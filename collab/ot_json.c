@@ -17,20 +17,8 @@
 
 #include "collab/utf.h"
 #include "common/error.h"
+#include "collab/collab_int.h"
 #include "common/limits.h"
-
-__attribute__((format(printf, 4, 5)))
-static int fail(int code, char *err, size_t errsz, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errsz) {
-		va_start(ap, fmt);
-		vsnprintf(err, errsz, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
 
 static json_t *encode_comp(const ot_op *op, const ot_comp *c)
 {
@@ -84,19 +72,19 @@ static int decode_string(const json_t *v, size_t i, ot_op *out, char *err,
 	int rc;
 
 	if (n == 0)
-		return fail(TT_EINVAL, err, errsz,
+		return collab__fail(TT_EINVAL, err, errsz,
 			    "component %zu: empty insert", i);
 	if (n > TT_MAX_DOC_BYTES)
-		return fail(TT_ELIMIT, err, errsz, "component %zu: insert of "
+		return collab__fail(TT_ELIMIT, err, errsz, "component %zu: insert of "
 			    "%zu bytes exceeds TT_MAX_DOC_BYTES (%d)", i, n,
 			    TT_MAX_DOC_BYTES);
 	if (utf_validate(s, n, 0, &bad, NULL) < 0)
-		return fail(TT_EINVAL, err, errsz, "component %zu: insert is "
+		return collab__fail(TT_EINVAL, err, errsz, "component %zu: insert is "
 			    "not valid UTF-8 or holds U+0000 (byte %zu)", i,
 			    bad);
 	rc = ot_op_insert(out, s, n);
 	if (rc < 0)
-		return fail(rc, err, errsz, "component %zu: %s", i,
+		return collab__fail(rc, err, errsz, "component %zu: %s", i,
 			    rc == TT_ELIMIT ? "the operation's inserts exceed "
 			    "TT_MAX_DOC_BYTES" : tt_strerror(rc));
 	return TT_OK;
@@ -109,16 +97,16 @@ static int decode_integer(const json_t *v, size_t i, ot_op *out, char *err,
 	int rc;
 
 	if (n == 0)
-		return fail(TT_EINVAL, err, errsz, "component %zu: 0 is not a "
+		return collab__fail(TT_EINVAL, err, errsz, "component %zu: 0 is not a "
 			    "component (retain n > 0, delete -n < 0)", i);
 	if (n > TT_MAX_DOC_BYTES || n < -(json_int_t)TT_MAX_DOC_BYTES)
-		return fail(TT_ELIMIT, err, errsz, "component %zu: length %lld "
+		return collab__fail(TT_ELIMIT, err, errsz, "component %zu: length %lld "
 			    "is beyond TT_MAX_DOC_BYTES (%d)", i, (long long)n,
 			    TT_MAX_DOC_BYTES);
 	rc = n > 0 ? ot_op_retain(out, (size_t)n)
 		   : ot_op_delete(out, (size_t)-n);
 	if (rc < 0)
-		return fail(rc, err, errsz, "component %zu: %s", i,
+		return collab__fail(rc, err, errsz, "component %zu: %s", i,
 			    rc == TT_ELIMIT ? "the operation's length exceeds "
 			    "TT_MAX_DOC_BYTES" : tt_strerror(rc));
 	return TT_OK;
@@ -131,11 +119,11 @@ int ot_json_decode(const json_t *j, ot_op *out, char *err, size_t errsz)
 
 	ot_op_clear(out);
 	if (!json_is_array(j))
-		return fail(TT_EINVAL, err, errsz, "an operation must be a JSON "
+		return collab__fail(TT_EINVAL, err, errsz, "an operation must be a JSON "
 			    "array, not %s", j ? type_name(j) : "nothing");
 	count = json_array_size(j);
 	if (count > TT_MAX_OP_COMPONENTS)
-		return fail(TT_ELIMIT, err, errsz, "operation has %zu components,"
+		return collab__fail(TT_ELIMIT, err, errsz, "operation has %zu components,"
 			    " more than TT_MAX_OP_COMPONENTS (%d)", count,
 			    TT_MAX_OP_COMPONENTS);
 	for (size_t i = 0; i < count && rc == TT_OK; i++) {
@@ -145,7 +133,7 @@ int ot_json_decode(const json_t *j, ot_op *out, char *err, size_t errsz)
 		else if (json_is_integer(v))
 			rc = decode_integer(v, i, out, err, errsz);
 		else
-			rc = fail(TT_EINVAL, err, errsz, "component %zu: expected "
+			rc = collab__fail(TT_EINVAL, err, errsz, "component %zu: expected "
 				  "an integer or a string, got %s", i,
 				  type_name(v));
 	}
@@ -164,7 +152,7 @@ int ot_json_decode_text(const char *buf, size_t n, ot_op *out, char *err,
 	ot_op_clear(out);
 	j = json_loadb(buf, n, JSON_DECODE_ANY, &je);
 	if (!j)
-		return fail(TT_EINVAL, err, errsz, "line %d, column %d: %s",
+		return collab__fail(TT_EINVAL, err, errsz, "line %d, column %d: %s",
 			    je.line, je.column, je.text);
 	rc = ot_json_decode(j, out, err, errsz);
 	json_decref(j);

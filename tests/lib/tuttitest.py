@@ -218,6 +218,19 @@ class WsClosed(Exception):
     pass
 
 
+def read_into(ws, q):
+    """Starts a thread that puts every JSON message of ws into queue q, then
+    None when the connection ends; returns q."""
+    def run():
+        try:
+            while True:
+                q.put(ws.recv_json())
+        except (WsClosed, OSError, ValueError):
+            q.put(None)
+    threading.Thread(target=run, daemon=True).start()
+    return q
+
+
 class WsClient:
     def __init__(self, port, path="/ws", headers=None, timeout=10, handshake=True):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)

@@ -8,11 +8,10 @@ import random
 import shutil
 import sys
 import tempfile
-import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from tuttitest import Tap, Server, WsClosed  # noqa: E402
+from tuttitest import Tap, Server, read_into  # noqa: E402
 from otclient import Client, make_edit  # noqa: E402
 
 N_CLIENTS = 16
@@ -22,14 +21,6 @@ SEED = int(os.environ.get("TT_SEED", "20261121"))
 t = Tap()
 t.diag("seed %d (set TT_SEED to repeat)" % SEED)
 rng = random.Random(SEED)
-
-
-def reader(ws, q):
-    try:
-        while True:
-            q.put(ws.recv_json())
-    except (WsClosed, OSError, ValueError):
-        q.put(None)
 
 
 tmp = tempfile.mkdtemp(prefix="tutti-conv-")
@@ -57,7 +48,7 @@ with Server(tmpdir=tmp) as srv:
         oc.opened(m)
         ocs.append(oc)
         q = queue.Queue()
-        threading.Thread(target=reader, args=(ws, q), daemon=True).start()
+        read_into(ws, q)
         queues.append(q)
 
     def pump(i, limit):

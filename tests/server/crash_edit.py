@@ -11,11 +11,10 @@ import signal
 import sqlite3
 import sys
 import tempfile
-import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from tuttitest import Tap, Server, WsClosed  # noqa: E402
+from tuttitest import Tap, Server, read_into  # noqa: E402
 from otclient import Client, make_edit  # noqa: E402
 
 N_CLIENTS = 4
@@ -25,14 +24,6 @@ SEED = int(os.environ.get("TT_SEED", "7"))
 t = Tap()
 t.diag("seed %d (set TT_SEED to repeat)" % SEED)
 rng = random.Random(SEED)
-
-
-def reader(ws, q):
-    try:
-        while True:
-            q.put(ws.recv_json())
-    except (WsClosed, OSError, ValueError):
-        q.put(None)
 
 
 def connect(srv, i, sid):
@@ -98,7 +89,7 @@ for i, oc in enumerate(ocs):
     oc.ws.send_json({"type": "doc.open", "id": "open", "doc": doc})
     oc.opened(recv_reply(oc.ws, "open"))
     q = queue.Queue()
-    threading.Thread(target=reader, args=(oc.ws, q), daemon=True).start()
+    read_into(oc.ws, q)
     queues.append(q)
 resent = {"stored": 0, "lost": 0}
 
@@ -136,7 +127,7 @@ for round_ in range(KILLS + 1):
     for i, oc in enumerate(ocs):
         reconnect(srv, i, sid, oc)
         queues[i] = queue.Queue()
-        threading.Thread(target=reader, args=(oc.ws, queues[i]), daemon=True).start()
+        read_into(oc.ws, queues[i])
 
 deadline = time.time() + 60
 while time.time() < deadline:
