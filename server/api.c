@@ -10,6 +10,9 @@
 #include "common/limits.h"
 #include "server/app.h"
 #include "server/auth.h"
+#include "server/listen.h"
+#include "server/live.h"
+#include "server/ws_conn.h"
 #include "server/log.h"
 
 typedef enum MHD_Result (*route_fn)(tt_app *app, const http_request *req);
@@ -104,12 +107,19 @@ static enum MHD_Result get_health(tt_app *app, const http_request *req)
 	pthread_mutex_lock(&app->store_lock);
 	rc = store_check(app->st);
 	pthread_mutex_unlock(&app->store_lock);
+	live_totals lt;
+	live_totals_get(&lt);
 	return http_reply_json(req->conn, rc == TT_OK ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE,
-			       json_pack("{s:s,s:s,s:I,s:{s:b}}",
+			       json_pack("{s:s,s:s,s:I,s:{s:b},s:{s:I,s:I,s:I,s:I},s:i,s:i}",
 					 "status", rc == TT_OK ? "ok" : "degraded",
 					 "version", PACKAGE_VERSION,
 					 "uptime_s", (json_int_t)((app_now_ms() - app->started_ms) / 1000),
-					 "database", "ok", rc == TT_OK));
+					 "database", "ok", rc == TT_OK,
+					 "render", "sessions", (json_int_t)lt.running,
+					 "blocks", (json_int_t)lt.blocks,
+					 "late_blocks", (json_int_t)lt.late_blocks,
+					 "dropped", (json_int_t)lt.dropped,
+					 "websockets", ws_conn_count(), "listeners", listen_count()));
 }
 
 static json_t *session_json(const store_session *s)

@@ -39,6 +39,21 @@ struct live {
 	char value[96];            /* scratch for annotate() */
 };
 
+static atomic_uint_fast64_t total_running, total_blocks, total_late, total_dropped;
+
+void live_totals_get(live_totals *out)
+{
+	out->running = atomic_load_explicit(&total_running, memory_order_relaxed);
+	out->blocks = atomic_load_explicit(&total_blocks, memory_order_relaxed);
+	out->late_blocks = atomic_load_explicit(&total_late, memory_order_relaxed);
+	out->dropped = atomic_load_explicit(&total_dropped, memory_order_relaxed);
+}
+
+static void count(atomic_uint_fast64_t *c)
+{
+	atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+}
+
 static void report(live *l, const live_report *r)
 {
 	if (!spsc_push(&l->reports, r))
@@ -205,8 +220,10 @@ static void annotate(live *l)
 				.dur = (float)o[i].dur_sec, .track = (uint16_t)o[i].track,
 			};
 			memcpy(a.value, l->value, sizeof a.value);
-			if (!spsc_push(&l->annos, &a))
+			if (!spsc_push(&l->annos, &a)) {
 				l->st.dropped_annos++;
+				count(&total_dropped);
+			}
 		}
 	}
 }
@@ -222,8 +239,10 @@ static void encode(live *l)
 	out.granule = p.granule;
 	out.len = (uint16_t)p.len;
 	memcpy(out.data, p.data, (size_t)p.len);
-	if (!spsc_push(&l->packets, &out))
+	if (!spsc_push(&l->packets, &out)) {
 		l->st.dropped_packets++;
+		count(&total_dropped);
+	}
 }
 
 static void add_ns(struct timespec *t, int64_t ns)
@@ -249,8 +268,10 @@ static void *render_main(void *arg)
 		if (b >= LEAD_BLOCKS) {
 			clock_gettime(CLOCK_MONOTONIC, &now);
 			if (now.tv_sec > next.tv_sec ||
-			    (now.tv_sec == next.tv_sec && now.tv_nsec > next.tv_nsec + block_ns))
+			    (now.tv_sec == next.tv_sec && now.tv_nsec > next.tv_nsec + block_ns)) {
 				l->st.late_blocks++;
+				count(&total_late);
+			}
 			while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) == EINTR)
 				;
 			add_ns(&next, block_ns);
@@ -260,6 +281,7 @@ static void *render_main(void *arg)
 		annotate(l);
 		encode(l);
 		l->st.blocks++;
+		count(&total_blocks);
 		atomic_store(&l->frame, render_frame(l->r));
 	}
 	return NULL;
@@ -286,6 +308,7 @@ int live_start(const sampler *bank, double cps, live **out)
 	atomic_store(&l->running, true);
 	if (pthread_create(&l->thread, NULL, render_main, l) != 0)
 		goto fail;
+	count(&total_running);
 	*out = l;
 	return TT_OK;
 fail:
@@ -308,6 +331,7 @@ void live_stop(live *l)
 		return;
 	atomic_store(&l->running, false);
 	pthread_join(l->thread, NULL);
+	atomic_fetch_sub_explicit(&total_running, 1, memory_order_relaxed);
 	/* Everything the thread held is the loop's now (invariant 2). */
 	while (spsc_pop(&l->cmds, &c))
 		if (c.kind == LIVE_CMD_TABLE)

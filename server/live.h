@@ -116,6 +116,17 @@ bool live_pop_packet(live *l, live_packet *p);
 bool live_pop_anno(live *l, live_anno *a);
 bool live_pop_report(live *l, live_report *r);
 
+/* Totals over every render thread since the server started (any thread;
+ * the render threads add to them with relaxed atomic increments). */
+typedef struct live_totals {
+	uint64_t running;        /* render threads now */
+	uint64_t blocks;
+	uint64_t late_blocks;    /* rendered after their deadline */
+	uint64_t dropped;        /* packets and annotations the loop did not take */
+} live_totals;
+
+void live_totals_get(live_totals *out);
+
 /* Any thread: the next stream frame to render, and counters. */
 int64_t live_frame(const live *l);
 void live_stats_get(const live *l, live_stats *out);

@@ -41,6 +41,8 @@ with Server(db=db, tmpdir=tmp) as srv:
     t.ok(h and h.get("status") == "ok" and h.get("database", {}).get("ok") is True
          and isinstance(h.get("version"), str) and isinstance(h.get("uptime_s"), int),
          "health has version, uptime_s and database ok", h)
+    t.ok(h and h["render"]["sessions"] == 0 and h["render"]["late_blocks"] == 0 and
+         h["websockets"] == 0 and h["listeners"] == 0, "health counts render threads and connections", h)
 
     st, s = srv.json("GET", "/api/sessions")
     t.ok(st == 200 and s == {"sessions": []}, "no sessions at first", s)
