@@ -89,6 +89,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+
+// Owner tokens of the sessions the bench created (they give the right to
+// edit); workers get theirs in workerData.token.
+const TOKENS = new Map();
 import WebSocket from 'ws';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -238,7 +242,7 @@ async function tuttiConnect(port, sid, name) {
   const r = rpc(ws);
   const h = await r.request({ type: 'hello', name, client: 'bench/collab', client_id: name });
   if (h.type !== 'hello') throw new Error(`hello: ${JSON.stringify(h)}`);
-  const j = await r.request({ type: 'join', session: sid, token: TOKENS.get(sid) });
+  const j = await r.request({ type: 'join', session: sid, token: TOKENS.get(sid) || (workerData && workerData.token) });
   if (j.type !== 'joined') throw new Error(`join: ${JSON.stringify(j)}`);
   return { ws, r };
 }
@@ -529,7 +533,7 @@ async function rawConnect(port, sid, name) {
   const r = rawRpc(ws);
   const h = await r.request({ type: 'hello', name, client: 'bench/collab', client_id: name });
   if (h.type !== 'hello') throw new Error(`hello: ${JSON.stringify(h)}`);
-  const j = await r.request({ type: 'join', session: sid, token: TOKENS.get(sid) });
+  const j = await r.request({ type: 'join', session: sid, token: TOKENS.get(sid) || (workerData && workerData.token) });
   if (j.type !== 'joined') throw new Error(`join: ${JSON.stringify(j).slice(0, 200)}`);
   return { ws, r };
 }
@@ -693,7 +697,8 @@ function startTuttid() {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tutti-bench-collab-'));
   tmpdirs.push(tmp);
   const proc = spawn(path.join(CFG.builddir, 'server', 'tuttid'),
-    ['--listen', '127.0.0.1:0', '--db', path.join(tmp, 'tutti.db'), '--log-level', 'info'],
+    ['--listen', '127.0.0.1:0', '--db', path.join(tmp, 'tutti.db'), '--log-level', 'info',
+      '--no-demo', '--ws-per-address', '4096'],
     { stdio: ['ignore', 'ignore', 'pipe'] });
   children.push(proc);
   let buf = '';
@@ -731,8 +736,6 @@ async function createSession(port, name) {
   return created.id;
 }
 
-// Owner tokens of the sessions the bench created (they give the right to edit).
-const TOKENS = new Map();
 
 function freePort() {
   return new Promise((resolve) => {
@@ -755,7 +758,8 @@ async function spawnPool(mode, n, extra) {
     const indices = [];
     for (let i = k * per; i < Math.min(n, (k + 1) * per); i++) indices.push(i);
     const wk = new Worker(new URL(import.meta.url), {
-      workerData: { mode, id: k, indices, seed: 1000 + k, phaseS: CFG.phaseS, warmupS: CFG.warmupS, ...extra },
+      workerData: { mode, id: k, indices, seed: 1000 + k, phaseS: CFG.phaseS, warmupS: CFG.warmupS,
+        token: extra && extra.sid ? TOKENS.get(extra.sid) : undefined, ...extra },
     });
     wk.n = indices.length;
     wk.next = null; // the resolver of the message awaited
@@ -914,7 +918,7 @@ async function phaseAuthors() {
     const ws = await wsOpen(`ws://127.0.0.1:${srv.port}/ws`);
     const req = rpc(ws);
     await req.request({ type: 'hello', name: 'host' });
-    await req.request({ type: 'join', session: sid });
+    await req.request({ type: 'join', session: sid, token: TOKENS.get(sid) });
     const d = await req.request({ type: 'doc.create', name: 'one' });
     ws.close();
     pool = await spawnPool('authors', CFG.authors,

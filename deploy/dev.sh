@@ -6,6 +6,9 @@
 #   deploy/dev.sh test    install what is missing, build, run every test;
 #                         the last line is 'N passed, N failed'
 #   deploy/dev.sh build   install what is missing and build
+#   deploy/dev.sh bench   also install the peers (Strudel, scsynth,
+#                         y-websocket, Icecast) and print every benchmark's
+#                         line; not part of the tests
 #
 # Builds out of tree in ./build. Extra arguments after 'run' go to tuttid.
 set -euo pipefail
@@ -108,8 +111,21 @@ build)
 	shift
 	build "$@"
 	;;
+bench)
+	install_missing $build_pkgs $test_pkgs icecast2 supercollider-server
+	need_node
+	(cd bench && npm ci --no-audit --no-fund --loglevel=error)
+	build
+	export TT_BUILDDIR="$top/build" TT_SRCDIR="$top"
+	for b in bench/pattern.sh bench/render bench/collab.sh bench/fanout.sh bench/latency.sh; do
+		say "running $b"
+		case "$b" in *.sh) run=(bash "$b") ;; *) run=(python3 "$b") ;; esac
+		"${run[@]}" 2>"build/$(basename "$b").log" | tail -n 1 ||
+			say "$b failed: see build/$(basename "$b").log"
+	done
+	;;
 *)
-	echo "usage: deploy/dev.sh run|test|build" >&2
+	echo "usage: deploy/dev.sh run|test|build|bench" >&2
 	exit 2
 	;;
 esac

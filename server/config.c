@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "common/limits.h"
 
 #define DEFAULT_LISTEN_HOST "127.0.0.1"
 #define DEFAULT_LISTEN_PORT 8080
@@ -23,6 +24,8 @@ static const char usage[] =
 	"                       (default ./clients/web/dist)\n"
 	"  --log-level LEVEL    error, warn, info or debug (default info)\n"
 	"  --no-demo            do not create the demo session on a first start\n"
+	"  --ws-per-address N   WebSocket connections one address may hold\n"
+	"                       (default 64; a load test on loopback needs more)\n"
 	"  --config FILE        read settings from FILE (same keys as the\n"
 	"                       flags, 'key = value' per line); flags win\n"
 	"  --version            print the version and exit\n"
@@ -37,6 +40,7 @@ void config_default(tt_config *cfg)
 	snprintf(cfg->web_dir, sizeof cfg->web_dir, "%s", DEFAULT_WEB_DIR);
 	cfg->level = LOG_INFO;
 	cfg->demo = 1;
+	cfg->ws_per_address = TT_MAX_WS_PER_ADDRESS;
 }
 
 int config_parse_listen(const char *s, char *host, size_t hostlen, int *port)
@@ -106,6 +110,17 @@ int config_set(tt_config *cfg, const char *key, const char *value, char *err,
 		}
 		return TT_OK;
 	}
+	if (strcmp(key, "ws-per-address") == 0) {
+		char *end;
+		long n = strtol(value, &end, 10);
+		if (*end || end == value || n < 1 || n > TT_MAX_WS_CONNECTIONS) {
+			snprintf(err, errlen, "ws-per-address: '%s' is not a number in 1..%d", value,
+				 TT_MAX_WS_CONNECTIONS);
+			return TT_EINVAL;
+		}
+		cfg->ws_per_address = (int)n;
+		return TT_OK;
+	}
 	if (strcmp(key, "demo") == 0) {
 		if (strcmp(value, "yes") == 0 || strcmp(value, "no") == 0) {
 			cfg->demo = strcmp(value, "yes") == 0;
@@ -114,7 +129,7 @@ int config_set(tt_config *cfg, const char *key, const char *value, char *err,
 		snprintf(err, errlen, "demo: '%s' is not yes or no", value);
 		return TT_EINVAL;
 	}
-	snprintf(err, errlen, "unknown setting '%s' (known: listen, db, web, log-level, demo)", key);
+	snprintf(err, errlen, "unknown setting '%s' (known: listen, db, web, log-level, demo, ws-per-address)", key);
 	return TT_EINVAL;
 }
 
@@ -175,7 +190,7 @@ out:
 /* Maps "--db" to "db"; NULL when arg is not a known valued flag. */
 static const char *flag_key(const char *arg)
 {
-	static const char *const keys[] = { "listen", "db", "web", "log-level" };
+	static const char *const keys[] = { "listen", "db", "web", "log-level", "ws-per-address" };
 	if (strncmp(arg, "--", 2) != 0)
 		return NULL;
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)

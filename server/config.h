@@ -10,6 +10,7 @@
  *     log-level = info
  *     web = ./clients/web/dist
  *     demo = yes
+ *     ws-per-address = 64
  */
 #ifndef TT_SERVER_CONFIG_H
 #define TT_SERVER_CONFIG_H
@@ -26,6 +27,7 @@ typedef struct tt_config {
 	char web_dir[PATH_MAX];   /* static files for the web client */
 	log_level level;
 	int demo;                 /* seed a demo session on first start */
+	int ws_per_address;       /* WebSocket connections per peer address */
 } tt_config;
 
 void config_default(tt_config *cfg);

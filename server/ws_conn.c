@@ -83,8 +83,8 @@ static void peer_address(struct MHD_Connection *c, char *out, size_t cap)
 			  (socklen_t)cap);
 }
 
-/* Counts one more connection from addr; TT_ELIMIT past the limit. */
-static int addr_acquire(const char *addr)
+/* Counts one more connection from addr; TT_ELIMIT past max. */
+static int addr_acquire(const char *addr, int max)
 {
 	int rc = TT_OK;
 	size_t i;
@@ -107,7 +107,7 @@ static int addr_acquire(const char *addr)
 		addrs[i].n = 0;
 		n_addrs++;
 	}
-	if (addrs[i].n >= TT_MAX_WS_PER_ADDRESS)
+	if (addrs[i].n >= max)
 		rc = TT_ELIMIT;
 	else
 		addrs[i].n++;
@@ -588,12 +588,12 @@ enum MHD_Result ws_conn_upgrade(tt_app *app, struct MHD_Connection *c, const cha
 	char addr[INET6_ADDRSTRLEN];
 
 	peer_address(c, addr, sizeof addr);
-	if (addr_acquire(addr) != TT_OK)
+	if (addr_acquire(addr, app->cfg.ws_per_address) != TT_OK)
 		return http_reply_json_hdr(c, MHD_HTTP_SERVICE_UNAVAILABLE,
 					   http_error_body(MHD_HTTP_SERVICE_UNAVAILABLE, "too_many",
 							   "%s has %d WebSocket connections open "
-							   "(TT_MAX_WS_PER_ADDRESS)", addr,
-							   TT_MAX_WS_PER_ADDRESS),
+							   "(ws-per-address, default TT_MAX_WS_PER_ADDRESS)",
+							   addr, app->cfg.ws_per_address),
 					   MHD_HTTP_HEADER_RETRY_AFTER, "10");
 	if (atomic_fetch_add(&n_conns, 1) >= TT_MAX_WS_CONNECTIONS) {
 		atomic_fetch_sub(&n_conns, 1);

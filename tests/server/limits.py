@@ -28,7 +28,7 @@ with Server() as srv:
     conns = [srv.ws() for _ in range(MAX_WS_PER_ADDRESS)]
     t.ok(all(c.status == 101 for c in conns), "TT_MAX_WS_PER_ADDRESS connections from one address")
     extra = srv.ws()
-    t.ok(extra.status == 503 and b"TT_MAX_WS_PER_ADDRESS" in extra.body and
+    t.ok(extra.status == 503 and b"TT_MAX_WS_PER_ADDRESS" in extra.body and b"64" in extra.body and
          extra.response_headers.get("retry-after"), "one more is 503 with Retry-After", extra.status)
     extra.close()
     conns.pop().close()
@@ -44,6 +44,15 @@ with Server() as srv:
     t.ok(r is not None, "after one closes, another may connect")
     for c in conns + ([r] if r else []):
         c.close()
+
+with Server(args=["--ws-per-address", "3"]) as small:
+    cs = [small.ws() for _ in range(4)]
+    t.ok([c.status for c in cs] == [101, 101, 101, 503], "--ws-per-address 3: the fourth is refused",
+         [c.status for c in cs])
+    for c in cs:
+        c.close()
+
+with Server() as srv:
 
     st, sess = srv.json("POST", "/api/sessions", {"name": "floods"})
     sid = sess["id"]
