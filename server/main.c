@@ -64,7 +64,12 @@ static int open_store(tt_app *app)
 		return TT_EIO;
 	}
 	store_config_default(&sc);
-	app->store_cfg = sc;
+	app->store_cfg = sc; /* the writer's: acknowledged edits are fsynced */
+	/* The loop and HTTP threads' own writes (sessions, evaluations, tempo,
+	 * chat, tokens) commit without waiting for an fsync: the loop also
+	 * feeds the audio to every client and must not stall on the disk.
+	 * In WAL mode they still survive a crash of tuttid, not a power cut. */
+	sc.synchronous = STORE_SYNC_NORMAL;
 	rc = store_open(app->cfg.db_path, &sc, &app->st);
 	if (rc != TT_OK) {
 		log_error("main", "cannot open database %s: %s (%s)", app->cfg.db_path,
