@@ -9,5 +9,7 @@
 int cli_query(int argc, char **argv);   /* clients/cli/query.c */
 int cli_render(int argc, char **argv);  /* clients/cli/render.c */
 int cli_eval(int argc, char **argv);    /* clients/cli/eval.c */
+int cli_tail(int argc, char **argv);    /* clients/cli/tail.c */
+int cli_listen(int argc, char **argv);  /* clients/cli/listen.c */
 
 #endif

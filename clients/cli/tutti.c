@@ -17,6 +17,8 @@ static const command commands[] = {
 	{ "query", cli_query, "print the events code makes (JSON lines): tutti query --cycles N < code" },
 	{ "render", cli_render, "render code to a WAV or Ogg Opus file" },
 	{ "eval", cli_eval, "put a file into a session's document and evaluate it" },
+	{ "tail", cli_tail, "print what happens in a session, a line per event" },
+	{ "listen", cli_listen, "record a session's stream to an Ogg Opus file" },
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

@@ -102,6 +102,16 @@ static int tcp_connect(const char *host, const char *port, char *err, size_t err
 	return fd;
 }
 
+int wsc_dial(const char *url, char *host, size_t hostcap, char *port, size_t portcap,
+	     char *err, size_t errlen)
+{
+	if (parse_url(url, host, hostcap, port, portcap) != TT_OK) {
+		snprintf(err, errlen, "'%s' is not http://HOST:PORT", url);
+		return -1;
+	}
+	return tcp_connect(host, port, err, errlen);
+}
+
 /* Sends the upgrade request and reads the response headers. */
 static int handshake(wsc *c, const char *host, const char *port, char *err, size_t errlen)
 {

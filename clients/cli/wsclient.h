@@ -14,6 +14,11 @@
 
 typedef struct wsc wsc;
 
+/* A TCP connection to URL's host and port (http://HOST:PORT), for plain
+ * HTTP requests; the fd is the caller's to close, -1 with err on failure. */
+int wsc_dial(const char *url, char *host, size_t hostcap, char *port, size_t portcap,
+	     char *err, size_t errlen);
+
 /* Connects to URL (http://HOST:PORT or ws://HOST:PORT; the path is /ws)
  * and completes the upgrade. err says why not. */
 int wsc_connect(const char *url, wsc **out, char *err, size_t errlen);
