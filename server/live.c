@@ -13,6 +13,7 @@
 #include "common/error.h"
 #include "engine/fx.h"
 #include "engine/render.h"
+#include "engine/rtguard.h"
 #include "server/spsc.h"
 
 /* How far ahead of the clock the thread renders: one 20 ms block (plus the
@@ -166,39 +167,109 @@ static void apply_commands(live *l)
 	}
 }
 
+/* A small writer into a fixed buffer, for the render thread: no printf
+ * (glibc's float formatting may allocate). ok drops to 0 when full. */
+typedef struct jbuf {
+	char *p;
+	size_t n, cap;
+	int ok;
+} jbuf;
+
+static void jput(jbuf *b, const char *s, size_t len)
+{
+	if (!b->ok || b->n + len + 1 > b->cap) {
+		b->ok = 0;
+		return;
+	}
+	memcpy(b->p + b->n, s, len);
+	b->n += len;
+}
+
+static void jputs(jbuf *b, const char *s)
+{
+	jput(b, s, strlen(s));
+}
+
+static void jint(jbuf *b, uint64_t v)
+{
+	char d[24];
+	int k = 0;
+	do {
+		d[k++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (k)
+		jput(b, &d[--k], 1);
+}
+
+/* A number with up to 6 decimals; magnitudes past 1e15 are written as
+ * 1e15 (control values that large are clamped by the synth anyway). */
+static void jnum(jbuf *b, double x)
+{
+	uint64_t whole, frac;
+	char fd[7];
+
+	if (!isfinite(x))
+		x = 0;
+	if (x < 0) {
+		jput(b, "-", 1);
+		x = -x;
+	}
+	if (x > 1e15)
+		x = 1e15;
+	whole = (uint64_t)x;
+	frac = (uint64_t)((x - (double)whole) * 1e6 + 0.5);
+	if (frac >= 1000000) {
+		whole++;
+		frac -= 1000000;
+	}
+	jint(b, whole);
+	if (frac) {
+		for (int i = 5; i >= 0; i--, frac /= 10)
+			fd[i] = (char)('0' + frac % 10);
+		int k = 6;
+		while (fd[k - 1] == '0')
+			k--;
+		jput(b, ".", 1);
+		jput(b, fd, (size_t)k);
+	}
+}
+
 /* Writes ev's fields as a JSON object into out, as many whole fields as
- * fit. No allocation (render thread). */
+ * fit; strings that would need escaping are left out. Render thread. */
 static void value_json(const tt_event *ev, char *out, size_t cap)
 {
-	size_t n = 1;
+	jbuf b = { out, 0, cap - 1, 1 }; /* keeps one byte for the closing brace */
+	size_t good;
+	int first = 1;
 
-	out[0] = '{';
-	for (uint32_t i = 0; i < ev->n_fields; i++) {
+	jput(&b, "{", 1);
+	good = b.n;
+	for (uint32_t i = 0; i < ev->n_fields && b.ok; i++) {
 		const tt_field *f = &ev->fields[i];
-		char item[96];
-		int k;
-
-		if (!f->key)
+		if (!f->key || (f->kind == TT_V_STR && (strpbrk(f->str, "\"\\\n\r\t") ||
+						       strlen(f->str) > 40)))
 			continue;
+		jputs(&b, first ? "\"" : ",\"");
+		jputs(&b, f->key);
+		jputs(&b, "\":");
 		if (f->kind == TT_V_STR) {
-			if (strpbrk(f->str, "\"\\") || strlen(f->str) > 40)
-				continue; /* keep the writer trivial: no escaping */
-			k = snprintf(item, sizeof item, "%s\"%s\":\"%s\"", n > 1 ? "," : "", f->key,
-				     f->str);
+			jput(&b, "\"", 1);
+			jputs(&b, f->str);
+			jput(&b, "\"", 1);
 		} else if (f->kind == TT_V_BOOL) {
-			k = snprintf(item, sizeof item, "%s\"%s\":%s", n > 1 ? "," : "", f->key,
-				     f->num != 0 ? "true" : "false");
+			jputs(&b, f->num != 0 ? "true" : "false");
 		} else {
-			k = snprintf(item, sizeof item, "%s\"%s\":%.9g", n > 1 ? "," : "", f->key,
-				     isfinite(f->num) ? f->num : 0.0);
+			jnum(&b, f->num);
 		}
-		if (k <= 0 || n + (size_t)k + 2 > cap)
-			break;
-		memcpy(out + n, item, (size_t)k);
-		n += (size_t)k;
+		if (b.ok) {
+			good = b.n;
+			first = 0;
+		}
 	}
-	out[n++] = '}';
-	out[n] = '\0';
+	/* Cut back to the last whole field; room for "}" is always kept. */
+	out[good] = '}';
+	out[good + 1] = '\0';
 }
 
 /* Copies the block's onsets out as annotations, one per source token. */
@@ -278,10 +349,15 @@ static void *render_main(void *arg)
 				;
 			add_ns(&next, block_ns);
 		}
+		/* Everything a block does runs under the guard: in a debug build
+		 * (--enable-debug links the hooks) malloc, free or a lock here
+		 * aborts the server, naming the call. */
+		rtguard_enter();
 		apply_commands(l);
 		render_block(l->r, l->pcm, RENDER_BLOCK);
 		annotate(l);
 		encode(l);
+		rtguard_leave();
 		l->st.blocks++;
 		count(&total_blocks);
 		atomic_store(&l->frame, render_frame(l->r));

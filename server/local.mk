@@ -26,3 +26,12 @@ server_tuttid_CPPFLAGS = $(AM_CPPFLAGS) $(MHD_CFLAGS) $(JANSSON_CFLAGS) $(SQLITE
 server_tuttid_LDADD = server/libtt_ws.a collab/libtt_collab.a storage/libtt_storage.a \
 	engine/libtt_synth.a engine/libtt_pattern.a codec/libtt_codec.a common/libtt_common.a \
 	$(MHD_LIBS) $(JANSSON_LIBS) $(SQLITE_LIBS) $(MBEDTLS_LIBS) $(OPUS_LIBS) $(SNDFILE_LIBS) -lm
+
+# A debug build's tuttid carries the render-thread guard's hooks: malloc,
+# free or a lock on a render thread while it renders aborts the server,
+# naming the call (engine/rtguard.h). Run the suite on such a build to
+# prove the render path clean.
+if DEBUG
+server_tuttid_SOURCES += engine/rtguard.c
+server_tuttid_CPPFLAGS += -DRTGUARD_HOOKS
+endif
