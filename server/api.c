@@ -10,6 +10,7 @@
 #include "common/limits.h"
 #include "server/app.h"
 #include "server/auth.h"
+#include "server/history.h"
 #include "server/listen.h"
 #include "server/live.h"
 #include "server/ws_conn.h"
@@ -41,6 +42,10 @@ static const route routes[] = {
 	{ "POST", "/api/sessions/{}/invites", create_invite },
 	{ "GET", "/api/sessions/{}/invites", list_invites },
 	{ "DELETE", "/api/sessions/{}/invites/{}", revoke_invite },
+	{ "GET", "/api/sessions/{}/timeline", history_timeline },
+	{ "GET", "/api/docs/{}/text", history_text },
+	{ "GET", "/api/docs/{}/diff", history_diff },
+	{ "GET", "/api/docs/{}/blame", history_blame },
 };
 
 #define N_ROUTES (sizeof routes / sizeof routes[0])

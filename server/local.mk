@@ -20,7 +20,8 @@ server_tuttid_SOURCES = \
 	server/listen.c server/listen.h \
 	server/evaluate.c server/evaluate.h \
 	server/demo.c server/demo.h \
-	server/auth.c server/auth.h
+	server/auth.c server/auth.h \
+	server/history.c server/history.h
 server_tuttid_CPPFLAGS = $(AM_CPPFLAGS) $(MHD_CFLAGS) $(JANSSON_CFLAGS) $(SQLITE_CFLAGS) \
 	$(OPUS_CFLAGS) $(SNDFILE_CFLAGS)
 server_tuttid_LDADD = server/libtt_ws.a collab/libtt_collab.a storage/libtt_storage.a \
