@@ -45,9 +45,12 @@ static bool note_midi(const char *s, double *out)
 	}
 	if (*p) {
 		oct = 0;
-		while (*p >= '0' && *p <= '9')
+		while (*p >= '0' && *p <= '9') {
 			oct = oct * 10 + (*p++ - '0');
-		if (*p || oct > 1000)
+			if (oct > 1000)
+				return false; /* before it can overflow */
+		}
+		if (*p)
 			return false;
 		oct *= sign;
 	} else if (sign < 0) {

@@ -229,10 +229,13 @@ int cli_eval(int argc, char **argv)
 	if (!name)
 		name = strcmp(file, "-") == 0 ? "main" : basename(base);
 	text = read_all(file, &len);
-	if (!text)
+	if (!text) {
+		json_decref(q);
 		return fail(file, errno ? strerror(errno) : "too large");
+	}
 	if (wsc_connect(server, &c, err, sizeof err) != TT_OK) {
 		free(text);
+		json_decref(q);
 		return fail(server, err);
 	}
 	wsc_request(c, json_pack("{s:s,s:s}", "type", "hello", "client", "tutti-eval"), TIMEOUT_MS,

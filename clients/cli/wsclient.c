@@ -287,6 +287,7 @@ int wsc_request(wsc *c, json_t *msg, int timeout_ms, json_t **reply, char *err, 
 
 	json_object_set_new(msg, "id", json_integer(id));
 	rc = wsc_send(c, msg);
+	json_decref(msg);
 	while (rc == TT_OK) {
 		json_t *m;
 		rc = read_message(c, deadline, &m, err, errlen);

@@ -26,8 +26,9 @@ void wsc_close(wsc *c);
 
 /* Sends msg (borrowed) as a text message. */
 int wsc_send(wsc *c, json_t *msg);
-/* Sends msg with a fresh "id" and waits up to timeout_ms for the reply
- * carrying it; *reply is a new reference. Other messages are queued. */
+/* Sends msg (stolen: released here) with a fresh "id" and waits up to
+ * timeout_ms for the reply carrying it; *reply is a new reference. Other
+ * messages are queued. */
 int wsc_request(wsc *c, json_t *msg, int timeout_ms, json_t **reply, char *err, size_t errlen);
 /* The next message (queued first, then from the socket), waiting up to
  * timeout_ms; TT_EAGAIN on timeout. */
