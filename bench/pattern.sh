@@ -7,12 +7,12 @@
 #   pattern: tutti_events_per_s=X strudel_events_per_s=Y ratio=Z
 # Needs: python3, node and npm (Strudel is installed into bench/node_modules
 # on first use, as /work/shared/conformance/oracle/setup does).
-# Env: TT_BUILDDIR (default: the build folder next to this script's tree),
+# Env: TT_BUILDDIR (default: the tree's build/ folder when there is one),
 #      CYCLES (default 1000).
 set -e
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(dirname "$here")
-build=${TT_BUILDDIR:-$src}
+if [ -z "$TT_BUILDDIR" ] && [ -d "$src/build" ]; then build="$src/build"; else build=${TT_BUILDDIR:-$src}; fi
 cycles=${CYCLES:-1000}
 bench="$build/bench/pattern_bench"
 [ -x "$bench" ] || { echo "pattern: build bench/pattern_bench first (make bench/pattern_bench)" >&2; exit 1; }
