@@ -94,6 +94,10 @@
  * a libmicrohttpd connection slot, which TT_MAX_HTTP_CONNECTIONS bounds. */
 #define TT_MAX_LISTENERS 800
 
+/* Ogg pages waiting for the Icecast connection (100 ms each: 25 s). A
+ * stalled Icecast costs at most this; pages past it are dropped. */
+#define TT_ICECAST_QUEUE 256
+
 /* ---- Documents and editing (collab/) ---- */
 
 /* One document's text in bytes of UTF-8. A live-coding program is a few

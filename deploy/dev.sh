@@ -18,8 +18,8 @@ top=$PWD
 # Debian packages the build needs, then those only the tests need.
 build_pkgs="build-essential autoconf automake libtool pkg-config
   libmicrohttpd-dev libsqlite3-dev libopus-dev libopusenc-dev libopusfile-dev
-  libjansson-dev libmbedtls-dev libsndfile1-dev"
-test_pkgs="python3 sqlite3 opus-tools curl clang libclang-rt-14-dev chromium"
+  libjansson-dev libmbedtls-dev libsndfile1-dev libshout3-dev"
+test_pkgs="python3 sqlite3 opus-tools curl clang libclang-rt-14-dev chromium icecast2"
 
 say() { printf 'dev.sh: %s\n' "$*" >&2; }
 
@@ -112,7 +112,7 @@ build)
 	build "$@"
 	;;
 bench)
-	install_missing $build_pkgs $test_pkgs icecast2 supercollider-server
+	install_missing $build_pkgs $test_pkgs supercollider-server
 	need_node
 	(cd bench && npm ci --no-audit --no-fund --loglevel=error)
 	build

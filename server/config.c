@@ -24,6 +24,8 @@ static const char usage[] =
 	"                       (default ./clients/web/dist)\n"
 	"  --log-level LEVEL    error, warn, info or debug (default info)\n"
 	"  --no-demo            do not create the demo session on a first start\n"
+	"  --icecast ID=URL     feed session ID to an Icecast 2 server as a source:\n"
+	"                       URL is http://source:PASSWORD@HOST:PORT/MOUNT\n"
 	"  --ws-per-address N   WebSocket connections one address may hold\n"
 	"                       (default 64; a load test on loopback needs more)\n"
 	"  --config FILE        read settings from FILE (same keys as the\n"
@@ -121,6 +123,18 @@ int config_set(tt_config *cfg, const char *key, const char *value, char *err,
 		cfg->ws_per_address = (int)n;
 		return TT_OK;
 	}
+	if (strcmp(key, "icecast") == 0) {
+		const char *eq = strchr(value, '=');
+		if (!eq || eq == value || (size_t)(eq - value) >= sizeof cfg->icecast_session ||
+		    strlen(eq + 1) >= sizeof cfg->icecast_url || strncmp(eq + 1, "http://", 7) != 0) {
+			snprintf(err, errlen, "icecast: '%s' is not SESSION_ID=http://...", value);
+			return TT_EINVAL;
+		}
+		memcpy(cfg->icecast_session, value, (size_t)(eq - value));
+		cfg->icecast_session[eq - value] = '\0';
+		snprintf(cfg->icecast_url, sizeof cfg->icecast_url, "%s", eq + 1);
+		return TT_OK;
+	}
 	if (strcmp(key, "demo") == 0) {
 		if (strcmp(value, "yes") == 0 || strcmp(value, "no") == 0) {
 			cfg->demo = strcmp(value, "yes") == 0;
@@ -129,7 +143,7 @@ int config_set(tt_config *cfg, const char *key, const char *value, char *err,
 		snprintf(err, errlen, "demo: '%s' is not yes or no", value);
 		return TT_EINVAL;
 	}
-	snprintf(err, errlen, "unknown setting '%s' (known: listen, db, web, log-level, demo, ws-per-address)", key);
+	snprintf(err, errlen, "unknown setting '%s' (known: listen, db, web, log-level, demo, ws-per-address, icecast)", key);
 	return TT_EINVAL;
 }
 
@@ -190,7 +204,8 @@ out:
 /* Maps "--db" to "db"; NULL when arg is not a known valued flag. */
 static const char *flag_key(const char *arg)
 {
-	static const char *const keys[] = { "listen", "db", "web", "log-level", "ws-per-address" };
+	static const char *const keys[] = { "listen", "db", "web", "log-level", "ws-per-address",
+					    "icecast" };
 	if (strncmp(arg, "--", 2) != 0)
 		return NULL;
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)

@@ -11,6 +11,7 @@
  *     web = ./clients/web/dist
  *     demo = yes
  *     ws-per-address = 64
+ *     icecast = SESSION_ID=http://source:PASSWORD@HOST:8000/MOUNT
  */
 #ifndef TT_SERVER_CONFIG_H
 #define TT_SERVER_CONFIG_H
@@ -28,6 +29,8 @@ typedef struct tt_config {
 	log_level level;
 	int demo;                 /* seed a demo session on first start */
 	int ws_per_address;       /* WebSocket connections per peer address */
+	char icecast_session[32]; /* a session to put on an Icecast server ... */
+	char icecast_url[512];    /* ... at this source URL (server/icecast.h) */
 } tt_config;
 
 void config_default(tt_config *cfg);

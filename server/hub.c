@@ -16,6 +16,7 @@
 #include "engine/sampler.h"
 #include "server/app.h"
 #include "server/evaluate.h"
+#include "server/icecast.h"
 #include "server/listen.h"
 #include "server/live.h"
 #include "server/log.h"
@@ -50,6 +51,12 @@ int hub_start(tt_app *app, live_session *s)
 		hub_stop(s);
 		return TT_ENOMEM;
 	}
+	if (strcmp(app->cfg.icecast_session, s->id) == 0) {
+		char err[256];
+		if (icecast_start(app->cfg.icecast_url, head, head_len, &s->icecast, err,
+				  sizeof err) != TT_OK)
+			log_error("hub", "%s: no Icecast output: %s", s->id, err);
+	}
 	log_info("hub", "%s: sound started at %g cps", s->id, s->cps);
 	evaluate_restore(app, s);
 	return TT_OK;
@@ -62,6 +69,8 @@ void hub_stop(live_session *s)
 		s->audio = NULL;
 	}
 	evaluate_forget(s);
+	icecast_stop(s->icecast);
+	s->icecast = NULL;
 	stream_ring_close(s->ogg);
 	stream_ring_close(s->events);
 	s->ogg = s->events = NULL;
@@ -157,8 +166,11 @@ static void drain_packets(live_session *s)
 
 	while (live_pop_packet(s->audio, &p)) {
 		if (oggmux_push(s->mux, p.data, p.len, p.granule, false, page, sizeof page, &n) ==
-		    TT_OK && n > 0)
+		    TT_OK && n > 0) {
 			stream_ring_append(s->ogg, page, n);
+			if (s->icecast)
+				icecast_push(s->icecast, page, n);
+		}
 		send_audio(s, &p);
 	}
 }
@@ -267,6 +279,14 @@ static void install_timer(void *arg)
 	if (timer_fd < 0 || timerfd_settime(timer_fd, 0, &its, NULL) != 0 ||
 	    loop_watch(app->loop, timer_fd, EPOLLIN, on_tick, app) != TT_OK)
 		log_error("hub", "cannot start the hub's timer: %s", strerror(errno));
+	if (app->cfg.icecast_session[0]) {
+		/* An Icecast output is on air from the start, not on demand. */
+		int rc;
+		live_session *s = session_get(app, app->cfg.icecast_session, &rc);
+		if (!s || hub_start(app, s) != TT_OK)
+			log_error("hub", "--icecast: no session '%s' to put on air",
+				  app->cfg.icecast_session);
+	}
 }
 
 int hub_init(tt_app *app)

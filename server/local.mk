@@ -21,12 +21,14 @@ server_tuttid_SOURCES = \
 	server/evaluate.c server/evaluate.h \
 	server/demo.c server/demo.h \
 	server/auth.c server/auth.h \
-	server/history.c server/history.h
+	server/history.c server/history.h \
+	server/icecast.c server/icecast.h
 server_tuttid_CPPFLAGS = $(AM_CPPFLAGS) $(MHD_CFLAGS) $(JANSSON_CFLAGS) $(SQLITE_CFLAGS) \
-	$(OPUS_CFLAGS) $(SNDFILE_CFLAGS)
+	$(OPUS_CFLAGS) $(SNDFILE_CFLAGS) $(SHOUT_CFLAGS)
 server_tuttid_LDADD = server/libtt_ws.a collab/libtt_collab.a storage/libtt_storage.a \
 	engine/libtt_synth.a engine/libtt_pattern.a codec/libtt_codec.a common/libtt_common.a \
-	$(MHD_LIBS) $(JANSSON_LIBS) $(SQLITE_LIBS) $(MBEDTLS_LIBS) $(OPUS_LIBS) $(SNDFILE_LIBS) -lm
+	$(MHD_LIBS) $(JANSSON_LIBS) $(SQLITE_LIBS) $(MBEDTLS_LIBS) $(OPUS_LIBS) $(SNDFILE_LIBS) \
+	$(SHOUT_LIBS) -lm
 
 # A debug build's tuttid carries the render-thread guard's hooks: malloc,
 # free or a lock on a render thread while it renders aborts the server,

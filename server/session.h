@@ -24,6 +24,7 @@ typedef struct oggmux oggmux;
 typedef struct stream_ring stream_ring;
 typedef struct track_table track_table;
 typedef struct pending_eval pending_eval;
+typedef struct icecast_out icecast_out;
 
 typedef struct live_session {
 	char id[STORE_ID_LEN + 1];
@@ -38,6 +39,7 @@ typedef struct live_session {
 	oggmux *mux;              /* packets -> Ogg pages for listeners */
 	stream_ring *ogg;         /* GET /s/{id}/live.ogg */
 	stream_ring *events;      /* GET /s/{id}/events */
+	icecast_out *icecast;     /* --icecast: the same pages to Icecast */
 	track_table *table;       /* the newest table sent to the render thread */
 	track_table *installed;   /* the one it plays (read-only here) */
 	int64_t in_flight;        /* token of the table not yet reported, or 0 */
