@@ -7,7 +7,7 @@ SERVER_TESTS = tests/server/http_api.py tests/server/ws_raw.py \
 	tests/server/live.py tests/server/cli_eval.py tests/server/demo.py \
 	tests/server/limits.py tests/server/auth.py tests/server/chat.py \
 	tests/server/hostile.py tests/server/cli_tools.py tests/server/history.py \
-	tests/server/icecast.py
+	tests/server/icecast.py tests/server/cli_edit.py
 TESTS += $(SERVER_TESTS)
 EXTRA_DIST += $(SERVER_TESTS)
 

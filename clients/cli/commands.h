@@ -11,5 +11,6 @@ int cli_render(int argc, char **argv);  /* clients/cli/render.c */
 int cli_eval(int argc, char **argv);    /* clients/cli/eval.c */
 int cli_tail(int argc, char **argv);    /* clients/cli/tail.c */
 int cli_listen(int argc, char **argv);  /* clients/cli/listen.c */
+int cli_edit(int argc, char **argv);    /* clients/cli/edit.c */
 
 #endif

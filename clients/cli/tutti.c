@@ -19,6 +19,7 @@ static const command commands[] = {
 	{ "eval", cli_eval, "put a file into a session's document and evaluate it" },
 	{ "tail", cli_tail, "print what happens in a session, a line per event" },
 	{ "listen", cli_listen, "record a session's stream to an Ogg Opus file" },
+	{ "edit", cli_edit, "keep a local file and a shared document the same, both ways" },
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
