@@ -296,7 +296,18 @@ static bool literals(const pat *a, double *vals, size_t *n, size_t cap, int *vis
 		return a->how == PAT_OP_KEEPIF &&
 		       literals(a->a, vals, n, cap, visits);
 	case K_PATTERNIFY:
-		return a->a && literals(a->a, vals, n, cap, visits);
+		/* only where the plain function moves values in time */
+		switch (a->sub) {
+		case P_FAST: case P_SLOW: case P_EARLY: case P_LATE: case P_ITER:
+		case P_ITER_BACK: case P_LINGER: case P_COMPRESS: case P_ZOOM:
+		case P_FASTGAP: case P_SEGMENT: case P_REPEAT: case P_DEGRADE:
+		case P_UNDEGRADE: case P_SWING_BY: case P_SHUFFLE:
+		case P_SCRAMBLE:
+			return a->a && !a->n_t && !a->b &&
+			       literals(a->a, vals, n, cap, visits);
+		default:
+			return false;
+		}
 	default: return false;
 	}
 }

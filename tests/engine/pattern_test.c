@@ -149,6 +149,51 @@ static void test_degrade(void)
 	ok(n_ev > 0 && n_ev < 8, "some but not all kept (%zu)", n_ev);
 }
 
+static int fn_add7(void *env, pat_pool *pl, pat *in, pat **out)
+{
+	pat *seven;
+	(void)env;
+	if (pat_num(pl, 7, NULL, &seven) != TT_OK)
+		return TT_ENOMEM;
+	return pat_op(pl, PAT_OP_ADD, PAT_HOW_IN, in, seven, out);
+}
+
+/* Where Strudel throws: at build time an error, at query time no events. */
+static void test_throws(void)
+{
+	pat *p = seq2(num(0), num(1)), *r, *k[2], *alt;
+	pat_fn f = { fn_add7, NULL };
+	pat *half;
+	pat_num(pool, 0.5, NULL, &half);
+	is_int(pat_first_of(pool, p, half, f, &r), TT_EINVAL,
+	       "every(0.5, f) fails to build, as in Strudel");
+	ok(strlen(pat_pool_error(pool)) > 0, "with a message");
+	is_int(pat_shuffle(pool, p, num(1), &r), TT_OK, "shuffle(1) builds");
+	is_int(query(r, 0, 1), TT_OK, "and its query answers");
+	is_int(n_ev, 0, "with no events (Strudel's query throws)");
+	/* a patterned every count of 1.5 throws while querying */
+	pat_num(pool, 1.5, &(tt_loc){ 0, 1 }, &k[0]);
+	pat_num(pool, 2, &(tt_loc){ 2, 3 }, &k[1]);
+	pat_slowcat(pool, k, 2, &alt);
+	is_int(pat_first_of(pool, p, alt, f, &r), TT_OK, "every(\"<1.5 2>\", f)");
+	is_int(query(r, 0, 2), TT_OK, "query");
+	is_int(n_ev, 0, "no events at all");
+	/* off with a patterned offset made of literals: f applied per value */
+	pat_num(pool, 0.25, &(tt_loc){ 0, 1 }, &k[0]);
+	pat_num(pool, 0.125, &(tt_loc){ 2, 3 }, &k[1]);
+	pat_slowcat(pool, k, 2, &alt);
+	is_int(pat_off(pool, p, alt, f, &r), TT_OK, "off(\"<0.25 0.125>\", f)");
+	is_int(query(r, 1, 2), TT_OK, "query cycle 1");
+	int shifted = 0;
+	for (size_t i = 0; i < n_ev; i++)
+		if (ev[i].fields[0].num >= 7 && ev[i].whole.begin.d == 8)
+			shifted++;
+	ok(shifted > 0, "cycle 1 has events shifted by 1/8 and added to");
+	pat *r2;
+	is_int(pat_off(pool, p, r, f, &r2), TT_EUNSUPPORTED,
+	       "an offset that is not made of literals is refused");
+}
+
 static void test_controls(void)
 {
 	is_str(controls_lookup("lpf"), "cutoff", "lpf -> cutoff");
@@ -252,6 +297,7 @@ int main(void)
 	test_rand();
 	test_wchoose();
 	test_degrade();
+	test_throws();
 	test_controls();
 	test_scale();
 	test_limits();
