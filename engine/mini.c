@@ -820,9 +820,9 @@ static int build_seq(bctx *b, int i, pat **out)
 			goto out;
 		}
 	}
-	if (n == 1)
-		*out = ps[0];
-	else if (weighted)
+	/* Strudel builds every sequence with timeCat, even of one element, so
+	 * a whole string is never a plain value (see pat_timecat). */
+	if (n == 1 || weighted)
 		rc = pat_timecat(b->pool, ws, ps, (size_t)n, out);
 	else
 		rc = pat_fastcat(b->pool, ps, (size_t)n, out);

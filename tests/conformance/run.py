@@ -34,10 +34,6 @@ KNOWN_FAILURES = {
                       "array itself; tutti plays an array argument as a sequence",
     "fe-cases2-y015": "fast([1, 2]): Strudel reads the array as the fraction 1/2; "
                       "tutti plays it as a sequence of factors",
-    "fe-errs-e008": "fast(\"x\"): Strudel plays nothing; the pattern core refuses a "
-                    "word where it needs a number",
-    "fe-errs-e064": "segment(\"x\"): as fe-errs-e008",
-    "fe-errs-e066": "every(\"x\", rev): as fe-errs-e008",
     "fe-errs-e009": "lpf() on a pattern of objects: Strudel nests the object "
                     "under cutoff; an event value cannot hold an object",
     "fe-errs-e045": "color() on a pattern of objects: as fe-errs-e009",
