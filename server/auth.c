@@ -126,3 +126,25 @@ store_role auth_check(tt_app *app, const char *session_id, const char *token,
 	*why = "";
 	return t.role;
 }
+
+int auth_may_read(tt_app *app, struct MHD_Connection *c, const char *sid, const char **why)
+{
+	const char *t = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "t");
+	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						    MHD_HTTP_HEADER_AUTHORIZATION);
+	const char *dummy;
+	store_session ss;
+	int rc;
+
+	if (!why)
+		why = &dummy;
+	pthread_mutex_lock(&app->store_lock);
+	rc = store_session_get(app->st, sid, &ss);
+	pthread_mutex_unlock(&app->store_lock);
+	if (rc != TT_OK || ss.listen_public)
+		return 1;
+	if (!t && h && strncmp(h, "Bearer ", 7) == 0)
+		t = h + 7;
+	*why = "this session is not public: send a token (?t=TOKEN or Authorization: Bearer)";
+	return t && auth_check(app, sid, t, NULL, why) >= STORE_ROLE_LISTENER;
+}

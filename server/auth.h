@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <microhttpd.h>
+
 #include "storage/store.h"
 
 typedef struct tt_app tt_app;
@@ -35,6 +37,13 @@ int auth_issue(tt_app *app, const char *session_id, store_role role, const char 
  * NULL) says which, for the error a client sees. */
 store_role auth_check(tt_app *app, const char *session_id, const char *token,
 		      int64_t *token_id, const char **why);
+
+/* Whether an HTTP request may read session sid (its streams, its history):
+ * the session is public to listen, or the request carries a token of any
+ * role in it, as ?t=TOKEN (what an <audio> element can carry) or as
+ * "Authorization: Bearer TOKEN". An unknown session is allowed: the caller
+ * answers 404. When refused, *why (may be NULL) says what is missing. */
+int auth_may_read(tt_app *app, struct MHD_Connection *c, const char *sid, const char **why);
 
 /* 1 when a and b (n bytes) are equal, in time independent of where they
  * differ. */

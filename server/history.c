@@ -83,23 +83,6 @@ static const char *arg(const http_request *req, const char *name)
 	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
-/* Whether the caller may read session sid (public to listen, or a token). */
-static int may_read(tt_app *app, const http_request *req, const char *sid)
-{
-	const char *h = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
-						    MHD_HTTP_HEADER_AUTHORIZATION);
-	store_session s;
-	int rc;
-
-	pthread_mutex_lock(&app->store_lock);
-	rc = store_session_get(app->st, sid, &s);
-	pthread_mutex_unlock(&app->store_lock);
-	if (rc == TT_OK && s.listen_public)
-		return 1;
-	return h && strncmp(h, "Bearer ", 7) == 0 &&
-	       auth_check(app, sid, h + 7, NULL, NULL) >= STORE_ROLE_LISTENER;
-}
-
 /* The document named by the route, checked for access; 0 after answering. */
 static int open_doc(tt_app *app, const http_request *req, store_doc *d, enum MHD_Result *reply)
 {
@@ -117,7 +100,7 @@ static int open_doc(tt_app *app, const http_request *req, store_doc *d, enum MHD
 					  req->param);
 		return 0;
 	}
-	if (!may_read(app, req, d->session_id)) {
+	if (!auth_may_read(app, req->conn, d->session_id, NULL)) {
 		*reply = http_reply_error(req->conn, MHD_HTTP_FORBIDDEN, "forbidden",
 					  "this session is not public: send a token (Bearer)");
 		return 0;
@@ -457,7 +440,7 @@ enum MHD_Result history_timeline(tt_app *app, const http_request *req)
 	store_session s;
 	int rc;
 
-	if (!may_read(app, req, req->param)) {
+	if (!auth_may_read(app, req->conn, req->param, NULL)) {
 		json_decref(evals), json_decref(tempo), json_decref(chat), json_decref(ec.arr);
 		return http_reply_error(req->conn, MHD_HTTP_FORBIDDEN, "forbidden",
 					"this session is not public: send a token (Bearer)");

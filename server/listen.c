@@ -318,28 +318,6 @@ static int parse_path(const char *path, char *sid, size_t sidcap, const char **k
 	return strcmp(*kind, "live.ogg") == 0 || strcmp(*kind, "events") == 0;
 }
 
-/* A session that is not public to listen needs a token of any role, as
- * ?t=TOKEN (what an <audio> element can carry) or a Bearer header. */
-static int listen_allowed(tt_app *app, const http_request *req, const char *sid,
-			  const char **why)
-{
-	const char *t = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, "t");
-	const char *h = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
-						    MHD_HTTP_HEADER_AUTHORIZATION);
-	store_session ss;
-	int rc;
-
-	pthread_mutex_lock(&app->store_lock);
-	rc = store_session_get(app->st, sid, &ss);
-	pthread_mutex_unlock(&app->store_lock);
-	if (rc != TT_OK || ss.listen_public)
-		return 1; /* an unknown session is answered 404 below */
-	if (!t && h && strncmp(h, "Bearer ", 7) == 0)
-		t = h + 7;
-	*why = "this session is not public: listen with ?t=TOKEN";
-	return t && auth_check(app, sid, t, NULL, why) >= STORE_ROLE_LISTENER;
-}
-
 enum MHD_Result listen_serve(tt_app *app, const http_request *req)
 {
 	const char *why = "";
@@ -359,7 +337,7 @@ enum MHD_Result listen_serve(tt_app *app, const http_request *req)
 							   "%s is not allowed on %s (allowed: GET)",
 							   req->method, req->path),
 					   MHD_HTTP_HEADER_ALLOW, "GET");
-	if (!listen_allowed(app, req, sid, &why))
+	if (!auth_may_read(app, req->conn, sid, &why))
 		return http_reply_error(req->conn, MHD_HTTP_FORBIDDEN, "forbidden", "%s", why);
 	r = find_ring(sid, kind);
 	if (!r && hub_start_wait(app, sid) == TT_OK)
