@@ -13,6 +13,7 @@
 #include "server/history.h"
 #include "server/listen.h"
 #include "server/live.h"
+#include "server/writer.h"
 #include "server/ws_conn.h"
 #include "server/log.h"
 
@@ -397,4 +398,59 @@ static enum MHD_Result revoke_invite(tt_app *app, const http_request *req)
 		return db_failure(app, req, rc);
 	return http_reply_json(req->conn, MHD_HTTP_OK, json_pack("{s:I}", "revoked",
 								(json_int_t)tid));
+}
+
+/* ---- /metrics: the Prometheus text format, for the operator's monitoring ---- */
+
+static void metric(char *buf, size_t cap, size_t *n, const char *name, const char *type,
+		   const char *help, unsigned long long v)
+{
+	int k = snprintf(buf + *n, cap - *n, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help,
+			 name, type, name, v);
+	if (k > 0 && (size_t)k < cap - *n)
+		*n += (size_t)k;
+}
+
+enum MHD_Result api_metrics(tt_app *app, const http_request *req)
+{
+	char buf[4096];
+	size_t n = 0;
+	live_totals lt;
+	uint64_t batches, items;
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0)
+		return http_reply_json_hdr(req->conn, MHD_HTTP_METHOD_NOT_ALLOWED,
+					   http_error_body(MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
+							   "%s is not allowed on /metrics (allowed: GET)",
+							   req->method),
+					   MHD_HTTP_HEADER_ALLOW, "GET");
+	live_totals_get(&lt);
+	writer_totals(&batches, &items);
+	metric(buf, sizeof buf, &n, "tutti_uptime_seconds", "gauge", "Seconds since tuttid started.",
+	       (unsigned long long)((app_now_ms() - app->started_ms) / 1000));
+	metric(buf, sizeof buf, &n, "tutti_render_threads", "gauge",
+	       "Live sessions rendering now (one thread each).", lt.running);
+	metric(buf, sizeof buf, &n, "tutti_render_blocks_total", "counter",
+	       "20 ms blocks rendered.", lt.blocks);
+	metric(buf, sizeof buf, &n, "tutti_render_late_blocks_total", "counter",
+	       "Blocks rendered after their deadline (missed render deadlines).", lt.late_blocks);
+	metric(buf, sizeof buf, &n, "tutti_render_dropped_total", "counter",
+	       "Packets and annotations the hub could not take from a render thread.", lt.dropped);
+	metric(buf, sizeof buf, &n, "tutti_websocket_connections", "gauge",
+	       "Open WebSocket connections.", (unsigned long long)ws_conn_count());
+	metric(buf, sizeof buf, &n, "tutti_listeners", "gauge",
+	       "HTTP listeners of live streams and events.", (unsigned long long)listen_count());
+	metric(buf, sizeof buf, &n, "tutti_edit_commits_total", "counter",
+	       "Transactions the writer committed (group commit).", batches);
+	metric(buf, sizeof buf, &n, "tutti_edit_ops_total", "counter",
+	       "Edit operations stored (each acknowledged after its commit).", items);
+	r = MHD_create_response_from_buffer(n, buf, MHD_RESPMEM_MUST_COPY);
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; version=0.0.4");
+	ret = MHD_queue_response(req->conn, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	return ret;
 }

@@ -18,4 +18,9 @@
 
 enum MHD_Result api_dispatch(tt_app *app, const http_request *req);
 
+/* GET /metrics: counters and gauges in the Prometheus text format
+ * (uptime, render threads, blocks, late blocks, drops, connections,
+ * listeners, writer commits and stored ops). */
+enum MHD_Result api_metrics(tt_app *app, const http_request *req);
+
 #endif

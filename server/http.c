@@ -146,6 +146,8 @@ static enum MHD_Result dispatch(http_server *h, struct MHD_Connection *c,
 		return api_dispatch(h->app, &req);
 	if (strncmp(url, "/s/", 3) == 0)
 		return listen_serve(h->app, &req);
+	if (strcmp(url, "/metrics") == 0)
+		return api_metrics(h->app, &req);
 	return static_serve(h->app, &req);
 }
 

@@ -24,6 +24,15 @@ struct writer {
 	atomic_uint_fast64_t items;
 };
 
+/* Totals over the server's life, for /metrics (any thread). */
+static atomic_uint_fast64_t total_batches, total_items;
+
+void writer_totals(uint64_t *batches, uint64_t *items)
+{
+	*batches = atomic_load(&total_batches);
+	*items = atomic_load(&total_items);
+}
+
 typedef struct done_call {
 	writer *w;
 	writer_item *batch;
@@ -87,6 +96,8 @@ static void commit_batch(writer *w, writer_item *batch)
 	}
 	atomic_fetch_add(&w->batches, 1);
 	atomic_fetch_add(&w->items, n);
+	atomic_fetch_add(&total_batches, 1);
+	atomic_fetch_add(&total_items, n);
 }
 
 static void *writer_main(void *arg)

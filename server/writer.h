@@ -57,5 +57,8 @@ void writer_item_free(writer_item *item);
 
 /* Batches committed and items written so far (for benches and tests). */
 void writer_stats(writer *w, uint64_t *batches, uint64_t *items);
+/* The same over every writer since the server started (any thread, even
+ * while a writer stops). */
+void writer_totals(uint64_t *batches, uint64_t *items);
 
 #endif

@@ -243,6 +243,13 @@ stall.close()
 r = srv.request("GET", "/s/nosuchsess/live.ogg")
 t.eq(r[0], 404, "live.ogg of an unknown session is 404")
 
+st_m, hdr_m, body_m = srv.request("GET", "/metrics")
+metrics = dict(l.split() for l in body_m.decode().splitlines() if l and not l.startswith("#"))
+t.ok(st_m == 200 and hdr_m.get("content-type", "").startswith("text/plain") and
+     int(metrics.get("tutti_render_threads", 0)) == 1 and int(metrics["tutti_render_blocks_total"]) > 100 and
+     int(metrics["tutti_edit_ops_total"]) >= 2 and int(metrics["tutti_edit_commits_total"]) >= 1 and
+     int(metrics["tutti_websocket_connections"]) >= 2 and "tutti_render_late_blocks_total" in metrics,
+     "/metrics: render threads, blocks, stored ops, connections", metrics)
 ws.close()
 bo.close()
 t.eq(srv.stop(), 0, "tuttid stops cleanly with listeners and a render thread")
