@@ -217,6 +217,8 @@ static int on_remote(editor *e, json_t *jop, long long rev)
 	return rc;
 }
 
+static int poll_file(editor *e);
+
 static int handle(editor *e, json_t *m)
 {
 	const char *type = json_string_value(json_object_get(m, "type"));
@@ -230,6 +232,11 @@ static int handle(editor *e, json_t *m)
 		return on_ack(e, json_integer_value(json_object_get(m, "rev")));
 	if (strcmp(type, "ops") != 0)
 		return TT_OK;
+	/* A save the poll has not seen yet would be overwritten when the file
+	 * is rewritten below: take it first, as a local edit made before these
+	 * ops arrived (they are then transformed over it). */
+	if ((rc = poll_file(e)) != TT_OK)
+		return rc;
 	ops = json_object_get(m, "ops");
 	json_array_foreach(ops, i, o) {
 		if (rc == TT_OK)
