@@ -18,6 +18,7 @@
 #include "engine/render.h"
 #include "engine/rtguard.h"
 #include "engine/sched_program.h"
+#include "tests/engine/synth_events.h"
 #include "tests/tap.h"
 
 #define SR 48000
@@ -56,24 +57,6 @@ static float *render_code(const char *code, double cps, double seconds, render_s
 	render_free(r);
 	program_free(p);
 	return out;
-}
-
-static double freq_of(const float *x, int64_t a, int64_t b)
-{
-	double first = -1, last = -1;
-	int n = 0;
-	for (int64_t i = a + 1; i < b; i++) {
-		float p = x[2 * (i - 1)], q = x[2 * i];
-		if (p < 0 && q >= 0) {
-			double at = (double)(i - 1) + p / (p - q);
-			if (first < 0)
-				first = at;
-			else
-				n++;
-			last = at;
-		}
-	}
-	return n > 0 ? n * (double)SR / (last - first) : 0;
 }
 
 static double peak_of(const float *x, int64_t a, int64_t b)

@@ -134,4 +134,25 @@ static sched_source tsrc_source(tsrc *s)
 	return src;
 }
 
+/* Frequency from upward zero crossings of the left channel of interleaved
+ * stereo x in frames [a, b), interpolated to a fraction of a sample. */
+__attribute__((unused))
+static double freq_of(const float *x, int64_t a, int64_t b)
+{
+	double first = -1, last = -1;
+	int n = 0;
+	for (int64_t i = a + 1; i < b; i++) {
+		float p = x[2 * (i - 1)], q = x[2 * i];
+		if (p < 0 && q >= 0) {
+			double at = (double)(i - 1) + p / (p - q);
+			if (first < 0)
+				first = at;
+			else
+				n++;
+			last = at;
+		}
+	}
+	return n > 0 ? n * 48000.0 / (last - first) : 0;
+}
+
 #endif

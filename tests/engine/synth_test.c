@@ -56,26 +56,6 @@ static double peak_of(const float *x, int64_t a, int64_t b)
 	return m;
 }
 
-/* Frequency from upward zero crossings of the left channel in [a, b),
- * interpolated to a fraction of a sample. */
-static double freq_of(const float *x, int64_t a, int64_t b)
-{
-	double first = -1, last = -1;
-	int n = 0;
-	for (int64_t i = a + 1; i < b; i++) {
-		float p = x[2 * (i - 1)], q = x[2 * i];
-		if (p < 0 && q >= 0) {
-			double at = (double)(i - 1) + p / (p - q);
-			if (first < 0)
-				first = at;
-			else
-				n++;
-			last = at;
-		}
-	}
-	return n > 0 ? n * (double)SR / (last - first) : 0;
-}
-
 static tev *one_note(tsrc *s, const char *sound, const char *note)
 {
 	tev *e = tseq_add(&s->tr[0], 0, 1, 1, 1);
