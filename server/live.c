@@ -365,6 +365,18 @@ static void *render_main(void *arg)
 	return NULL;
 }
 
+/* What live_start made, freed (the thread is not running). */
+static void free_parts(live *l)
+{
+	render_free(l->r);
+	opusenc_free(l->enc);
+	spsc_fini(&l->cmds);
+	spsc_fini(&l->reports);
+	spsc_fini(&l->packets);
+	spsc_fini(&l->annos);
+	free(l);
+}
+
 int live_start(const sampler *bank, double cps, live **out)
 {
 	live *l = calloc(1, sizeof *l);
@@ -390,13 +402,7 @@ int live_start(const sampler *bank, double cps, live **out)
 	*out = l;
 	return TT_OK;
 fail:
-	render_free(l->r);
-	opusenc_free(l->enc);
-	spsc_fini(&l->cmds);
-	spsc_fini(&l->reports);
-	spsc_fini(&l->packets);
-	spsc_fini(&l->annos);
-	free(l);
+	free_parts(l);
 	return TT_ENOMEM;
 }
 
@@ -419,13 +425,7 @@ void live_stop(live *l)
 			tracks_free(r.table);
 	tracks_free(l->unreturned);
 	tracks_free(l->cur);
-	render_free(l->r);
-	opusenc_free(l->enc);
-	spsc_fini(&l->cmds);
-	spsc_fini(&l->reports);
-	spsc_fini(&l->packets);
-	spsc_fini(&l->annos);
-	free(l);
+	free_parts(l);
 }
 
 bool live_send(live *l, const live_cmd *c)
