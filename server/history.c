@@ -296,7 +296,7 @@ enum MHD_Result history_blame(tt_app *app, const http_request *req)
 	int32_t *who = NULL;
 	size_t n = 0, len, unit = 0;
 	json_t *lines;
-	doc *dd;
+	doc *dd = NULL;
 	hops h;
 	int rc = TT_OK;
 
@@ -308,11 +308,24 @@ enum MHD_Result history_blame(tt_app *app, const http_request *req)
 	if (rev < 0)
 		return http_reply_error(req->conn, MHD_HTTP_BAD_REQUEST, "bad_request",
 					"\"rev\" must be a revision in 0..%lld", (long long)d.revision);
-	if (load_ops(app, d.id, 0, rev, &h) != TT_OK || text_at(app, &d, rev, &dd) != TT_OK)
+	/* One pass over the ops from the start gives both the attribution
+	 * and the text (no second read through a snapshot). */
+	rc = load_ops(app, d.id, 0, rev, &h);
+	if (rc == TT_OK)
+		rc = doc_new("", 0, 0, &dd, NULL, 0);
+	for (size_t i = 0; i < h.n && rc == TT_OK; i++) {
+		uint64_t r;
+		rc = attribute(&h.v[i].op, (int32_t)i, &who, &n);
+		if (rc == TT_OK)
+			rc = doc_receive(dd, doc_rev(dd), &h.v[i].op, NULL, &r, NULL, 0);
+	}
+	if (rc != TT_OK) {
+		doc_free(dd);
+		free(who);
+		hops_free(&h);
 		return http_reply_error(req->conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal",
 					"the document's history could not be replayed");
-	for (size_t i = 0; i < h.n && rc == TT_OK; i++)
-		rc = attribute(&h.v[i].op, (int32_t)i, &who, &n);
+	}
 	const char *t = doc_text(dd, &len);
 	lines = json_array();
 	for (size_t b = 0, start = 0; rc == TT_OK && b <= len; ) {
