@@ -365,23 +365,25 @@ enum MHD_Result history_blame(tt_app *app, const http_request *req)
 
 #define EDIT_BUCKET_MS 10000 /* edit activity is counted per 10 s */
 
+/* An exact stored fraction as "n/d" (or "n"); "" if it cannot be written. */
+static json_t *frac(int64_t n, int64_t d)
+{
+	char buf[48];
+	tt_rat r = { n, d };
+	return json_string(rat_format(r, buf, sizeof buf) < 0 ? "" : buf);
+}
+
 static int eval_item(const store_eval *e, void *arr)
 {
-	char cyc[48], cps[48];
-	tt_rat c = { e->cycle_n, e->cycle_d }, p = { e->cps_n, e->cps_d };
-
-	if (rat_format(c, cyc, sizeof cyc) < 0)
-		cyc[0] = '\0';
-	if (rat_format(p, cps, sizeof cps) < 0)
-		cps[0] = '\0';
 	json_t *o = json_pack("{s:I,s:I,s:I,s:s,s:I,s:b,s:[I,I]}", "id", (json_int_t)e->id, "doc",
 			      (json_int_t)e->doc_id, "rev", (json_int_t)e->revision, "author",
 			      e->author, "time", (json_int_t)e->time_ms, "ok", e->ok, "range",
 			      (json_int_t)e->range_from, (json_int_t)e->range_to);
 	if (e->ok)
-		json_object_set_new(o, "landing", json_pack("{s:I,s:s,s:s}", "frame",
-							    (json_int_t)e->landing_frame, "cycle", cyc,
-							    "cps", cps));
+		json_object_set_new(o, "landing", json_pack("{s:I,s:o,s:o}", "frame",
+							    (json_int_t)e->landing_frame, "cycle",
+							    frac(e->cycle_n, e->cycle_d), "cps",
+							    frac(e->cps_n, e->cps_d)));
 	else
 		json_object_set_new(o, "error", json_string(e->result ? e->result : ""));
 	return json_array_append_new(arr, o) ? TT_ENOMEM : 0;
@@ -389,15 +391,10 @@ static int eval_item(const store_eval *e, void *arr)
 
 static int tempo_item(const store_tempo *t, void *arr)
 {
-	char cyc[48], cps[48];
-	tt_rat c = { t->cycle_n, t->cycle_d }, p = { t->cps_n, t->cps_d };
-
-	if (rat_format(c, cyc, sizeof cyc) < 0)
-		cyc[0] = '\0';
-	if (rat_format(p, cps, sizeof cps) < 0)
-		cps[0] = '\0';
-	return json_array_append_new(arr, json_pack("{s:I,s:s,s:s,s:s,s:I}", "frame",
-						    (json_int_t)t->frame, "cycle", cyc, "cps", cps,
+	return json_array_append_new(arr, json_pack("{s:I,s:o,s:o,s:s,s:I}", "frame",
+						    (json_int_t)t->frame, "cycle",
+						    frac(t->cycle_n, t->cycle_d), "cps",
+						    frac(t->cps_n, t->cps_d),
 						    "author", t->author, "time",
 						    (json_int_t)t->time_ms)) ? TT_ENOMEM : 0;
 }
