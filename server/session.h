@@ -45,6 +45,9 @@ typedef struct live_session {
 	int64_t in_flight;        /* token of the table not yet reported, or 0 */
 	pending_eval *evals;      /* waiting for their turn or their landing */
 	double cps;               /* tempo as last reported */
+	int64_t run_id;           /* this life of the render thread (store runs
+				   * table), 0 while audio is NULL */
+	int64_t run_start_frame;  /* where its frame 0 sits on the session's clock */
 	int last_listeners;       /* the count performers were last told */
 	struct live_session *next;
 } live_session;

@@ -125,6 +125,55 @@ static const char *const migrations[] = {
 	" frame INTEGER NOT NULL,"
 	" text TEXT NOT NULL);"
 	"CREATE INDEX chat_session ON chat(session_id, id);",
+	/* 6: what replay needs to render a session again exactly, and the
+	 * archive of its live stream (docs/storage.md, "Replay").
+	 * A run is one life of a session's render thread: its frames count
+	 * from 0 at the run's start, which sits at start_frame on the
+	 * session's own clock. Every change records the run it happened in
+	 * and the render block it was applied at (applied_frame); an
+	 * evaluation also the frame its table was built at (built_frame).
+	 * A run begins by restoring the evaluations up to restore_upto. */
+	"CREATE TABLE runs ("
+	" id INTEGER PRIMARY KEY,"
+	" session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,"
+	" start_frame INTEGER NOT NULL CHECK (start_frame >= 0),"
+	" started_ms INTEGER NOT NULL,"
+	" cps REAL NOT NULL CHECK (cps > 0),"
+	" restore_upto INTEGER NOT NULL DEFAULT 0,"
+	" restore_applied INTEGER,"
+	" restore_frame INTEGER,"
+	" restore_cycle_n INTEGER,"
+	" restore_cycle_d INTEGER CHECK (restore_cycle_d > 0),"
+	" last_frame INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX runs_session ON runs(session_id, id);"
+	"ALTER TABLE evaluations ADD COLUMN run_id INTEGER REFERENCES runs(id);"
+	"ALTER TABLE evaluations ADD COLUMN applied_frame INTEGER;"
+	"ALTER TABLE evaluations ADD COLUMN built_frame INTEGER;"
+	"ALTER TABLE tempo ADD COLUMN run_id INTEGER REFERENCES runs(id);"
+	"ALTER TABLE tempo ADD COLUMN applied_frame INTEGER;"
+	"ALTER TABLE chat ADD COLUMN run_id INTEGER REFERENCES runs(id);"
+	"CREATE TABLE controls ("
+	" id INTEGER PRIMARY KEY,"
+	" session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,"
+	" run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+	" applied_frame INTEGER NOT NULL CHECK (applied_frame >= 0),"
+	" kind TEXT NOT NULL CHECK (kind IN ('hush', 'mute', 'solo')),"
+	" track TEXT NOT NULL DEFAULT '',"
+	" on_ INTEGER NOT NULL CHECK (on_ IN (0, 1)),"
+	" author TEXT NOT NULL,"
+	" time_ms INTEGER NOT NULL);"
+	"CREATE INDEX controls_session ON controls(session_id, run_id, id);"
+	"CREATE TABLE archive_files ("
+	" id INTEGER PRIMARY KEY,"
+	" session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,"
+	" run_id INTEGER REFERENCES runs(id) ON DELETE SET NULL,"
+	" path TEXT NOT NULL,"
+	" first_frame INTEGER NOT NULL,"
+	" last_frame INTEGER NOT NULL,"
+	" started_ms INTEGER NOT NULL,"
+	" ended_ms INTEGER,"
+	" bytes INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX archive_session ON archive_files(session_id, id);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
