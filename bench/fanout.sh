@@ -20,10 +20,20 @@
 #   fanout: listeners=N tutti_cpu_us_per_listener_s=X icecast_cpu_us_per_listener_s=Y
 #           ratio=Z worst_gap_ms=G dropped=D kb_per_listener=M wire_overhead=W
 # (one line; wrapped here). The details go to stderr.
+#
+# With --tls, Icecast is left out: a second tuttid serves the same program
+# over TLS (--tls-cert/--tls-key, a self-signed certificate made here
+# with openssl), and the same N listeners (at most TT_MAX_LISTENERS) run
+# against the plain tuttid, then over TLS against the other
+# (fanout_client --tls 1). The line is then
+#   fanout_tls: listeners=N plain_cpu_us_per_listener_s=A
+#           tls_cpu_us_per_listener_s=B ratio=B/A tls_worst_gap_ms=G
+#           tls_dropped=D tls_kb_per_listener=M
 set -eu
 
 N=1000
 SECS=10
+TLS=0
 # Icecast 2.4 listens with a backlog of 5 and so loses SYNs in a flash
 # crowd; it is ramped gently, since only its CPU per listener is compared.
 ICE_RATE=${ICE_RATE:-200}
@@ -34,7 +44,8 @@ while [ $# -gt 0 ]; do
 	case "$1" in
 	--listeners) N=$2; shift 2 ;;
 	--seconds) SECS=$2; shift 2 ;;
-	*) echo "usage: $0 [--listeners N] [--seconds S]" >&2; exit 2 ;;
+	--tls) TLS=1; shift ;;
+	*) echo "usage: $0 [--listeners N] [--seconds S] [--tls]" >&2; exit 2 ;;
 	esac
 done
 case "$N$SECS" in *[!0-9]*) echo "fanout: N and S are whole numbers" >&2; exit 2 ;; esac
@@ -46,18 +57,18 @@ ICECAST=${ICECAST:-$(command -v icecast2 || true)}
 for f in "$B/server/tuttid" "$B/clients/cli/tutti" "$CLIENT"; do
 	[ -x "$f" ] || { echo "fanout: $f is not built (make it in $B)" >&2; exit 1; }
 done
-[ -n "$ICECAST" ] || { echo "fanout: icecast2 is not installed (apt-get install icecast2)" >&2; exit 1; }
+[ -n "$ICECAST" ] || [ "$TLS" = 1 ] || { echo "fanout: icecast2 is not installed (apt-get install icecast2)" >&2; exit 1; }
 
 # Each listener is a descriptor in the client and in the server.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/tutti-fanout.XXXXXX")
-TPID= IPID= RPID= CT= CI=
+TPID= IPID= RPID= CT= CI= SPID=
 stop() {
-	for p in $CT $CI $RPID $IPID $TPID; do
+	for p in $CT $CI $RPID $IPID $TPID $SPID; do
 		kill "$p" 2>/dev/null || true
 	done
-	for p in $CT $CI $RPID $IPID $TPID; do
+	for p in $CT $CI $RPID $IPID $TPID $SPID; do
 		wait "$p" 2>/dev/null || true
 	done
 	rm -rf "$TMP"
@@ -103,6 +114,58 @@ fi
 
 # A session that is not public is listened to with ?t=TOKEN.
 LPATH=/s/$SID/live.ogg${TOKEN:+?t=$TOKEN}
+
+# ---- --tls: the same crowd over TLS against a second tuttid ----
+get() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+if [ "$TLS" = 1 ]; then
+	[ -n "$LIMIT" ] && [ "$N" -gt "$LIMIT" ] && NT=$LIMIT || NT=$N
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+		-keyout "$TMP/key.pem" -out "$TMP/cert.pem" -days 2 -subj /CN=localhost \
+		-addext subjectAltName=DNS:localhost 2>/dev/null ||
+		{ echo "fanout: openssl cannot make a certificate" >&2; exit 1; }
+	"$B/server/tuttid" --listen 127.0.0.1:0 --db "$TMP/tls.db" --no-demo --web "$TMP" \
+		--tls-cert "$TMP/cert.pem" --tls-key "$TMP/key.pem" >"$TMP/tuttid-tls.log" 2>&1 &
+	SPID=$!
+	SPORT= i=0
+	while [ -z "$SPORT" ] && [ $i -lt 100 ]; do
+		sleep 0.1
+		SPORT=$(sed -n 's|.*listening on https://127.0.0.1:\([0-9]*\)/.*|\1|p' \
+			"$TMP/tuttid-tls.log" | head -n 1)
+		i=$((i + 1))
+	done
+	[ -n "$SPORT" ] || { echo "fanout: tuttid with TLS did not start:" >&2
+		cat "$TMP/tuttid-tls.log" >&2; exit 1; }
+	# The same program in a session of the TLS server (curl and tutti
+	# trust the certificate through these).
+	PLAIN_URL=$URL PLAIN_LPATH=$LPATH
+	export CURL_CA_BUNDLE="$TMP/cert.pem" TUTTI_CACERT="$TMP/cert.pem"
+	URL=https://localhost:$SPORT
+	create_session fanout-tls
+	eval_file "$TMP/set.js" >&2
+	SLPATH=/s/$SID/live.ogg${TOKEN:+?t=$TOKEN}
+	URL=$PLAIN_URL
+	while [ "$(date +%s)" -lt "$WARM_UNTIL" ]; do sleep 0.2; done
+	echo "fanout: plain $URL$PLAIN_LPATH and TLS https://localhost:$SPORT$SLPATH," \
+		"$NT listeners each, ${SECS} s" >&2
+	"$CLIENT" --port "$PORT" --path "$PLAIN_LPATH" --listeners "$NT" --seconds "$SECS" \
+		--rate 2000 --pid "$TPID" --baseline 3 >"$TMP/plain.out" ||
+		{ echo "fanout: the client against tuttid failed" >&2; exit 1; }
+	"$CLIENT" --port "$SPORT" --path "$SLPATH" --listeners "$NT" --seconds "$SECS" \
+		--rate 2000 --pid "$SPID" --baseline 3 --tls 1 >"$TMP/tls.out" ||
+		{ echo "fanout: the TLS client against tuttid failed" >&2; exit 1; }
+	PLINE=$(cat "$TMP/plain.out")
+	SLINE=$(cat "$TMP/tls.out")
+	echo "fanout: plain: $PLINE" >&2
+	echo "fanout: tls: $SLINE" >&2
+	PCPU=$(get "$PLINE" cpu_us_per_listener_s)
+	SCPU=$(get "$SLINE" cpu_us_per_listener_s)
+	RATIO=$(awk -v s="$SCPU" -v p="$PCPU" 'BEGIN { if (p > 0) printf "%.2f", s / p; else print "nan" }')
+	echo "fanout_tls: listeners=$NT plain_cpu_us_per_listener_s=$PCPU" \
+		"tls_cpu_us_per_listener_s=$SCPU ratio=$RATIO" \
+		"tls_worst_gap_ms=$(get "$SLINE" worst_gap_ms) tls_dropped=$(get "$SLINE" dropped)" \
+		"tls_kb_per_listener=$(get "$SLINE" kb_per_listener)"
+	exit 0
+fi
 
 # ---- 2. Icecast, fed the same stream ----
 IPORT=$(free_port)
@@ -219,7 +282,6 @@ echo "fanout: tuttid: $TLINE" >&2
 echo "fanout: icecast: $ILINE" >&2
 
 # ---- 4. the line ----
-get() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 TCPU=$(get "$TLINE" cpu_us_per_listener_s)
 ICPU=$(get "$ILINE" cpu_us_per_listener_s)
 RATIO=$(awk -v t="$TCPU" -v i="$ICPU" 'BEGIN { if (i > 0) printf "%.2f", t / i; else print "nan" }')

@@ -5,7 +5,7 @@
  * Usage:
  *   fanout_client --port P --path /s/ID/live.ogg [--listeners N]
  *                 [--seconds S] [--rate R] [--pid PID] [--baseline S0]
- *                 [--window-at W]
+ *                 [--window-at W] [--tls 1]
  *
  * One thread, one epoll set, non-blocking sockets on 127.0.0.1 only. The
  * run has four phases, each bounded in time:
@@ -13,7 +13,8 @@
  *      S0 seconds (its render thread and encoder run, and its stream rings
  *      fill, whether anyone listens or not): both are subtracted;
  *   2. ramp: N connections opened at R per second (a flash crowd), until
- *      each has its first body byte or failed, at most 20 s;
+ *      each has its first body byte or failed, at most 20 s (60 s with
+ *      --tls);
  *   3. settle: one second, so the start-up bursts are over, or until W
  *      seconds after the ramp began if that is later;
  *   4. measure: S seconds; the server's CPU and RSS before and after.
@@ -22,6 +23,10 @@
  * whose lacing values give the Opus payload bytes (pages after the two
  * header pages). TCP_INFO gives each socket's bytes and segments received,
  * so the bytes on the wire count the TCP/IP headers too.
+ *
+ * With --tls 1 every listener speaks TLS (mbedTLS, no certificate check:
+ * only the server's cost is measured): the handshake runs inside the
+ * ramp, and the parsers see the decrypted bytes.
  *
  * Prints one line of key=value pairs (see report()). A listener is
  * dropped when its connection failed, its answer was not 200, or it was
@@ -48,9 +53,18 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/net_sockets.h>
+#include <mbedtls/ssl.h>
+
 #define MAX_LISTENERS 100000
 #define HDR_MAX 4096
 #define RAMP_TIMEOUT_NS (20LL * 1000000000)
+/* With --tls every listener first costs the server a full handshake; on
+ * a loaded machine a crowd's handshakes outlast 20 s, and those still
+ * running would be counted in the window as if listening cost them. */
+#define RAMP_TIMEOUT_TLS_NS (60LL * 1000000000)
 
 typedef enum body_state {
 	B_HEADER, B_CHUNK_SIZE, B_CHUNK_EXT, B_CHUNK_DATA, B_CHUNK_CR, B_PLAIN, B_DONE
@@ -79,6 +93,9 @@ typedef struct conn {
 	uint64_t bytes;          /* bytes read, header and framing included */
 	uint64_t wire_bytes;     /* from TCP_INFO at the end, headers added */
 	ogg_state ogg;
+	int connected;           /* the TCP connection is up */
+	int hs_done;             /* TLS: the handshake is over, request sent */
+	mbedtls_ssl_context *ssl; /* with --tls */
 } conn;
 
 typedef struct options {
@@ -87,7 +104,12 @@ typedef struct options {
 	long listeners;
 	double seconds, rate, baseline, window_at;
 	long pid;
+	int tls;
 } options;
+
+static mbedtls_ssl_config tls_conf;
+static mbedtls_entropy_context tls_entropy;
+static mbedtls_ctr_drbg_context tls_drbg;
 
 static uint8_t rbuf[256 * 1024];
 static int64_t window_start, window_end;
@@ -293,20 +315,119 @@ static void conn_send_request(conn *c, int ep, const options *o)
 			 "Accept: */*\r\n\r\n", o->path, o->port);
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
 
-	if (k <= 0 || (size_t)k >= sizeof req || write(c->fd, req, (size_t)k) != k ||
+	if (k <= 0 || (size_t)k >= sizeof req ||
+	    (c->ssl ? mbedtls_ssl_write(c->ssl, (const unsigned char *)req, (size_t)k)
+		    : write(c->fd, req, (size_t)k)) != k ||
 	    epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev) != 0)
 		c->closed = 1;
+}
+
+/* ---- TLS (--tls 1) ---- */
+
+static int bio_send(void *ctx, const unsigned char *buf, size_t len)
+{
+	ssize_t n = send(*(int *)ctx, buf, len, MSG_NOSIGNAL);
+	if (n >= 0)
+		return (int)n;
+	return errno == EAGAIN || errno == EINTR ? MBEDTLS_ERR_SSL_WANT_WRITE
+						 : MBEDTLS_ERR_NET_SEND_FAILED;
+}
+
+static int bio_recv(void *ctx, unsigned char *buf, size_t len)
+{
+	ssize_t n = recv(*(int *)ctx, buf, len, 0);
+	if (n >= 0)
+		return (int)n;
+	return errno == EAGAIN || errno == EINTR ? MBEDTLS_ERR_SSL_WANT_READ
+						 : MBEDTLS_ERR_NET_RECV_FAILED;
+}
+
+static const mbedtls_ecp_group_id curves[] = {
+	MBEDTLS_ECP_DP_CURVE25519, MBEDTLS_ECP_DP_SECP256R1, MBEDTLS_ECP_DP_NONE,
+};
+
+static int tls_init(void)
+{
+	mbedtls_ssl_config_init(&tls_conf);
+	mbedtls_entropy_init(&tls_entropy);
+	mbedtls_ctr_drbg_init(&tls_drbg);
+	if (mbedtls_ctr_drbg_seed(&tls_drbg, mbedtls_entropy_func, &tls_entropy, NULL, 0) != 0 ||
+	    mbedtls_ssl_config_defaults(&tls_conf, MBEDTLS_SSL_IS_CLIENT,
+					MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT) != 0)
+		return -1;
+	mbedtls_ssl_conf_rng(&tls_conf, mbedtls_ctr_drbg_random, &tls_drbg);
+	mbedtls_ssl_conf_authmode(&tls_conf, MBEDTLS_SSL_VERIFY_NONE);
+	/* X25519 first, as browsers, curl and Node offer it (mbedTLS's own
+	 * default order starts with P-521 and P-384). */
+	mbedtls_ssl_conf_curves(&tls_conf, curves);
+	return 0;
+}
+
+/* One step of the handshake; when it is done, the request goes out. */
+static void conn_tls_step(conn *c, int ep, const options *o)
+{
+	struct epoll_event ev = { .data.ptr = c };
+	int rc;
+
+	if (!c->ssl) {
+		c->ssl = malloc(sizeof *c->ssl);
+		if (!c->ssl) {
+			c->closed = 1;
+			return;
+		}
+		mbedtls_ssl_init(c->ssl);
+		if (mbedtls_ssl_setup(c->ssl, &tls_conf) != 0) {
+			c->closed = 1;
+			return;
+		}
+		mbedtls_ssl_set_bio(c->ssl, &c->fd, bio_send, bio_recv, NULL);
+	}
+	rc = mbedtls_ssl_handshake(c->ssl);
+	if (rc == 0) {
+		c->hs_done = 1;
+		conn_send_request(c, ep, o);
+		return;
+	}
+	if (rc != MBEDTLS_ERR_SSL_WANT_READ && rc != MBEDTLS_ERR_SSL_WANT_WRITE) {
+		c->closed = 1;
+		return;
+	}
+	ev.events = rc == MBEDTLS_ERR_SSL_WANT_READ ? EPOLLIN : EPOLLOUT;
+	if (epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev) != 0)
+		c->closed = 1;
+}
+
+/* Reads decrypted bytes, like read(2): -1 with errno EAGAIN when none. */
+static ssize_t conn_read(conn *c, uint8_t *buf, size_t cap)
+{
+	int rc;
+
+	if (!c->ssl)
+		return read(c->fd, buf, cap);
+	rc = mbedtls_ssl_read(c->ssl, buf, cap);
+	if (rc >= 0)
+		return rc;
+	if (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE) {
+		errno = EAGAIN;
+		return -1;
+	}
+	if (rc == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY)
+		return 0;
+	errno = EIO;
+	return -1;
 }
 
 static void conn_readable(conn *c, int64_t t)
 {
 	for (;;) {
-		ssize_t n = read(c->fd, rbuf, sizeof rbuf);
+		ssize_t n = conn_read(c, rbuf, sizeof rbuf);
 		if (n > 0) {
 			on_bytes(c, rbuf, (size_t)n, t);
 			if (c->closed)
 				return;
-			if ((size_t)n < sizeof rbuf)
+			/* mbedTLS hands out one record at a time: read on until
+			 * it says the socket is empty. */
+			if ((size_t)n < sizeof rbuf && !c->ssl)
 				return;
 		} else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
 			return;
@@ -321,15 +442,26 @@ static void conn_event(conn *c, int ep, uint32_t events, const options *o, int64
 {
 	if (c->closed)
 		return;
-	if (events & EPOLLOUT) {
+	if (!c->connected && (events & EPOLLOUT)) {
 		int err = 0;
 		socklen_t len = sizeof err;
 		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
 			c->closed = 1;
 		} else {
-			conn_send_request(c, ep, o);
+			c->connected = 1;
+			if (o->tls)
+				conn_tls_step(c, ep, o);
+			else
+				conn_send_request(c, ep, o);
+			if (c->closed)
+				epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
 			return;
 		}
+	} else if (c->connected && o->tls && !c->hs_done) {
+		conn_tls_step(c, ep, o);
+		if (c->closed)
+			epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+		return;
 	}
 	if (!c->closed && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
 		conn_readable(c, t);
@@ -467,7 +599,7 @@ static int measure(conn *cs, const options *o)
 	if (o->pid > 0)
 		st.rss0 = proc_rss_kb(o->pid);
 	t0 = now_ns();
-	run_until(cs, n, &opened, ep, o, t0, t0 + RAMP_TIMEOUT_NS, 1);
+	run_until(cs, n, &opened, ep, o, t0, t0 + (o->tls ? RAMP_TIMEOUT_TLS_NS : RAMP_TIMEOUT_NS), 1);
 	fprintf(stderr, "fanout_client: %ld connections opened in %.2f s\n", opened,
 		(double)(now_ns() - t0) / 1e9);
 	for (; opened < n; opened++)
@@ -494,9 +626,14 @@ static int measure(conn *cs, const options *o)
 		conn_wire(c);
 	}
 	report(cs, n, &st);
-	for (long i = 0; i < n; i++)
+	for (long i = 0; i < n; i++) {
 		if (cs[i].fd >= 0)
 			close(cs[i].fd);
+		if (cs[i].ssl) {
+			mbedtls_ssl_free(cs[i].ssl);
+			free(cs[i].ssl);
+		}
+	}
 	close(ep);
 	return 0;
 }
@@ -539,6 +676,8 @@ static int parse_args(int argc, char **argv, options *o)
 			o->baseline = d;
 		else if (strcmp(k, "--window-at") == 0 && d <= 600)
 			o->window_at = d;
+		else if (strcmp(k, "--tls") == 0 && d <= 1)
+			o->tls = (int)d;
 		else
 			return -1;
 	}
@@ -555,8 +694,12 @@ int main(int argc, char **argv)
 	if (parse_args(argc, argv, &o) != 0) {
 		fprintf(stderr, "usage: fanout_client --port P --path /PATH [--listeners N] "
 				"[--seconds S] [--rate R/s, 0: all at once] [--pid PID] "
-				"[--baseline S0] [--window-at W]\n");
+				"[--baseline S0] [--window-at W] [--tls 0|1]\n");
 		return 2;
+	}
+	if (o.tls && tls_init() != 0) {
+		fprintf(stderr, "fanout_client: cannot set up TLS\n");
+		return 1;
 	}
 	if (!(cs = calloc((size_t)o.listeners, sizeof *cs))) {
 		fprintf(stderr, "fanout_client: out of memory\n");

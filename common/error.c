@@ -21,6 +21,7 @@ const char *tt_strerror(int code)
 	case TT_EUNSUPPORTED: return "not supported";
 	case TT_ECONFLICT: return "conflict";
 	case TT_EFORMAT: return "bad file format";
+	case TT_EFULL: return "storage full (no space left on the disk)";
 	}
 	return "unknown error";
 }

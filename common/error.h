@@ -30,7 +30,8 @@ typedef enum tt_err {
 	TT_EUNSUPPORTED = -14, /* valid, but not something tutti does */
 	TT_ECONFLICT = -15,  /* a revision or version does not match */
 	TT_EFORMAT = -16,    /* a file (sample, database, archive) is corrupt */
-	TT_ERR_MIN_ = -17    /* keep last: one past the lowest code */
+	TT_EFULL = -17,      /* the disk (the database's file system) is full */
+	TT_ERR_MIN_ = -18    /* keep last: one past the lowest code */
 } tt_err;
 
 /* A short lower-case description of code; never NULL, thread-safe. */

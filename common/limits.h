@@ -16,6 +16,14 @@
  * memory while leaving room for any program a person types. */
 #define TT_MAX_HTTP_BODY (1024 * 1024)
 
+/* The body of POST /api/sessions/import: a whole session exported as one
+ * JSON file (server/export.c). A four-hour set of three performers typing
+ * makes about 100,000 ops of ~100 bytes, a few thousand evaluations with
+ * their code and the snapshots: 15 to 20 MiB. The file is parsed whole
+ * (jansson, several times its size in memory), so 32 MiB bounds one
+ * import's memory to a few hundred MB. */
+#define TT_MAX_IMPORT_BYTES (32 * 1024 * 1024)
+
 /* HTTP connections open at once (WebSocket ones are counted apart, after
  * their upgrade): libmicrohttpd keeps a slot each. */
 #define TT_MAX_HTTP_CONNECTIONS 1024
@@ -24,9 +32,46 @@
  * keep-alive, short enough that idle sockets do not pile up. */
 #define TT_HTTP_IDLE_TIMEOUT_S 30
 
+/* Seconds a request may take to arrive whole (headers and body), counted
+ * from the connection's arrival or the end of its previous request; then
+ * it is closed (server/http_guard.h). A client sends a request in
+ * milliseconds and a 1 MiB body at 1 Mbit/s in 8 s; a slowloris client
+ * that sends a byte every few seconds loses its slot after 10. */
+#define TT_HTTP_REQUEST_TIMEOUT_S 10
+
+/* Connections of one address whose request is still arriving: beyond it
+ * new connections from that address are refused at accept, so one host
+ * trickling requests cannot take TT_MAX_HTTP_CONNECTIONS slots. A browser
+ * opens 6 per server and a flash crowd of listeners behind one NAT a few
+ * dozen at once; 128 is an eighth of the slots. */
+#define TT_MAX_HTTP_PENDING_PER_ADDRESS 128
+
 /* A session name, in bytes of UTF-8: enough for a title, short enough to
  * show in a list. */
 #define TT_MAX_SESSION_NAME 200
+
+/* ---- TLS (server/tls.c, with --tls-cert) ---- */
+
+/* TLS connections at once, handshaking or not (HTTP, streams and upgraded
+ * WebSocket alike). Each holds about 35 kB of mbedTLS record buffers and
+ * three descriptors (the client's socket and both ends of its
+ * socketpair): 2048 bound them to about 72 MB and 6144 descriptors. Past
+ * it a new connection is accepted and closed at once. */
+#define TT_MAX_TLS_CONNECTIONS 2048
+
+/* Milliseconds from accept to a finished handshake. A real client needs
+ * two round trips; a slowloris that opens sockets and sends nothing (or a
+ * byte at a time) holds a slot at most this long. */
+#define TT_TLS_HANDSHAKE_TIMEOUT_MS 10000
+
+/* Milliseconds a connection whose HTTP side has closed may take to
+ * deliver the encrypted rest to a client that reads slowly or not at all. */
+#define TT_TLS_LINGER_MS 5000
+
+/* Plain bytes read from the HTTP side and sent as one TLS record: the
+ * largest record TLS allows, so a burst costs one encryption and one
+ * write, whatever the HTTP side's writes were. */
+#define TT_TLS_RECORD_BYTES 16384
 
 /* ---- WebSocket (server/ws*.c) ---- */
 
@@ -66,6 +111,13 @@
  * few times a minute. */
 #define TT_MAX_EVALS_PER_SECOND 10
 
+/* Seconds one WebSocket message may take to arrive, from its first byte
+ * (or the end of the message before it) to its last: a client that stalls
+ * mid-frame or between fragments is closed with 1008, so it cannot hold
+ * a connection and a reassembly buffer of up to TT_MAX_WS_MESSAGE for
+ * ever. A 1 MiB paste at 1 Mbit/s takes 8 s. */
+#define TT_WS_MESSAGE_TIMEOUT_S 20
+
 /* Milliseconds we wait for the peer's close frame after sending ours
  * before dropping the connection (RFC 6455 7.1.1 leaves it to us). */
 #define TT_WS_CLOSE_TIMEOUT_MS 5000
@@ -94,9 +146,32 @@
  * a libmicrohttpd connection slot, which TT_MAX_HTTP_CONNECTIONS bounds. */
 #define TT_MAX_LISTENERS 800
 
+/* Replays rendering at once for HTTP clients (server/replay_http.h). Each
+ * takes a core while its client keeps up (replay runs ~100x real time),
+ * so a few are plenty; past this: 503 with Retry-After. */
+#define TT_MAX_REPLAYS 4
+/* Bytes rendered ahead of a replay's HTTP client: a slow client holds at
+ * most this (plus its thread), and the renderer waits. */
+#define TT_REPLAY_BUFFER_BYTES (256 * 1024)
+/* Annotations kept per 20 ms block of a replay (the rest are dropped): a
+ * block has at most TT_MAX_ONSETS_PER_BLOCK onsets, most with a few
+ * source locations. */
+#define TT_REPLAY_ANNOS_PER_BLOCK 4096
+
 /* Ogg pages waiting for the Icecast connection (100 ms each: 25 s). A
  * stalled Icecast costs at most this; pages past it are dropped. */
 #define TT_ICECAST_QUEUE 256
+
+/* Bytes of Opus packets (with their bookkeeping) waiting for the archive
+ * writer, all sessions together: at 128 kbit/s about 250 session-seconds,
+ * far past a disk's usual stalls. Past it packets are dropped and counted,
+ * and the session's archive starts a new file after the gap. */
+#define TT_ARCHIVE_QUEUE_BYTES (4 * 1024 * 1024)
+
+/* Seconds of audio per archive file (--archive-rotate). Below a second a
+ * file is mostly its headers; past a day one file is too large to fetch. */
+#define TT_MIN_ARCHIVE_ROTATE_S 1
+#define TT_MAX_ARCHIVE_ROTATE_S 86400
 
 /* ---- Documents and editing (collab/) ---- */
 
@@ -213,6 +288,43 @@
 /* Track names one session can hold muted or soloed at once. */
 #define TT_MAX_TRACK_FLAGS 64
 
+/* ---- Direct events and OSC input (engine/direct.h, server/osc.c) ---- */
+
+/* Key/value pairs in one /dirt/play message. Tidal sends about seven of
+ * its own (s, n, orbit, cps, cycle, delta, _id_) plus one per control a
+ * performer stacks; 32 leaves room for a long effect chain. A message with
+ * more is refused and counted, so one event's size stays fixed. */
+#define TT_MAX_OSC_PARAMS 32
+
+/* Fields of one direct event after mapping: every pair of a full message
+ * plus the few the mapping adds (a synth's default note, the sound name). */
+#define TT_MAX_DIRECT_FIELDS (TT_MAX_OSC_PARAMS + 4)
+
+/* Bytes of one string value (a sound name, a vowel): SuperDirt's sample
+ * folders and synth names are short words; the render looks names up in
+ * a 64-byte buffer. A longer string refuses its message. */
+#define TT_MAX_OSC_STRING 63
+
+/* Bytes of all string values of one direct event, NULs included: a sound
+ * name and a vowel at their longest. */
+#define TT_MAX_DIRECT_TEXT (2 * (TT_MAX_OSC_STRING + 1))
+
+/* How far ahead of the clock a timestamped event may be, in ms. Tidal
+ * stamps its events 0.1 to 0.5 s ahead (oLatency plus nudge); 2 s leaves
+ * room for a slow link, while an event waiting for its frame holds one of
+ * the render thread's TT_MAX_DIRECT_PENDING fixed slots only that long.
+ * A later one is refused and counted. */
+#define TT_MAX_OSC_AHEAD_MS 2000
+
+/* Direct events waiting in a render thread for their frame: 2 s of a
+ * dense pattern (16 events a cycle at 4 cycles a second is 128). The ring
+ * from the loop holds as many; past them an event is dropped and counted. */
+#define TT_MAX_DIRECT_PENDING 256
+
+/* Bundles nested in one OSC packet (a bundle element may be a bundle):
+ * Tidal sends one level; the depth bounds the parser's recursion. */
+#define TT_MAX_OSC_NESTING 8
+
 /* ---- Opus and Ogg (codec/) ---- */
 
 /* Opus bitrate in bits/s: 6 kbit/s is the codec's floor for usable audio and
@@ -230,5 +342,41 @@
  * one Ogg page, and a title, an artist and a session URL take a few hundred
  * bytes; 8 KiB keeps the header pages a late joiner receives small. */
 #define TT_MAX_OPUS_TAGS 8192
+
+/* ---- Accounts and logins (server/accounts.c) ---- */
+
+/* An account name: [A-Za-z0-9._-], 1..64 bytes, so it is safe in a URL
+ * path segment (PUT /api/sessions/ID/members/NAME) and a log line. */
+#define TT_MAX_ACCOUNT_NAME 64
+
+/* A password in bytes: shorter than 8 is guessable offline from a stolen
+ * database even through PBKDF2; 1024 holds any passphrase while bounding
+ * what one login makes the KDF hash. */
+#define TT_MIN_PASSWORD 8
+#define TT_MAX_PASSWORD 1024
+
+/* Failed logins counted in one TT_LOGIN_WINDOW_S window. Per account name:
+ * 10 guesses per 15 minutes is ~1000 a day, hopeless against a real
+ * password, and a person who forgot theirs is not locked out for long.
+ * Per client address: 30, so one address cannot spray guesses over many
+ * names, while a classroom behind one NAT can still mistype. Past either,
+ * logins are refused with 429 and Retry-After before any hashing. */
+#define TT_MAX_LOGIN_FAILURES_PER_NAME 10
+#define TT_MAX_LOGIN_FAILURES_PER_ADDRESS 30
+#define TT_LOGIN_WINDOW_S 900
+
+/* Names and addresses the throttle remembers: a fixed table, so a flood of
+ * made-up names costs no memory; when full, the entry whose window is
+ * oldest is reused. */
+#define TT_LOGIN_THROTTLE_SLOTS 4096
+
+/* Password hashings (login, password change, account creation) waiting
+ * for the one KDF thread. At 600,000 iterations one costs ~0.3 s, so 8
+ * queued is a wait of ~2.5 s; the ninth is told to retry (503). */
+#define TT_MAX_PENDING_LOGINS 8
+
+/* Lifetime of an account token from POST /api/login: a month of use
+ * between logins; logout or a password change revokes it sooner. */
+#define TT_ACCOUNT_TOKEN_TTL_S (30 * 24 * 3600)
 
 #endif

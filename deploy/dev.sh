@@ -18,8 +18,8 @@ top=$PWD
 # Debian packages the build needs, then those only the tests need.
 build_pkgs="build-essential autoconf automake libtool pkg-config
   libmicrohttpd-dev libsqlite3-dev libopus-dev libopusenc-dev libopusfile-dev
-  libjansson-dev libmbedtls-dev libsndfile1-dev libshout3-dev"
-test_pkgs="python3 sqlite3 opus-tools curl clang libclang-rt-14-dev chromium icecast2"
+  libjansson-dev libmbedtls-dev libsndfile1-dev libshout3-dev liblo-dev"
+test_pkgs="python3 sqlite3 opus-tools curl clang libclang-rt-14-dev chromium icecast2 emacs-nox neovim liblo-tools openssl man-db groff-base"
 
 say() { printf 'dev.sh: %s\n' "$*" >&2; }
 
@@ -63,9 +63,10 @@ build() {
 	make -C build -j"$(nproc)" -s
 }
 
-# Counts the test points recorded by automake's TAP driver in the .trs files.
+# Counts the test points recorded by automake's TAP driver in the .trs files
+# of the build folders given (the normal build and the sanitizer build).
 summarize() {
-	find build -name '*.trs' -exec cat {} + 2>/dev/null | awk '
+	find "$@" -name '*.trs' -exec cat {} + 2>/dev/null | awk -v f="${extra_failed:-0}" '
 		/^:test-result: PASS/  { p++ }
 		/^:test-result: XFAIL/ { p++ }
 		/^:test-result: SKIP/  { s++ }
@@ -76,6 +77,28 @@ summarize() {
 			print line
 			exit (f > 0)
 		}'
+}
+
+# The whole suite again in ./build-san, built with --enable-sanitizers:
+# AddressSanitizer (with LeakSanitizer) and UndefinedBehaviorSanitizer, every
+# report fatal (halt_on_error), in the C tests and in every tuttid the
+# Python and Node tests start (tests/lib/tuttitest.py fails on a report).
+# Sets san_rc to make's status.
+check_sanitized() {
+	local t0=$SECONDS
+	mkdir -p build-san
+	if [ ! -f build-san/Makefile ] || [ configure -nt build-san/config.status ]; then
+		say "configure --enable-sanitizers (build-san)"
+		(cd build-san && ../configure -q --enable-sanitizers)
+	fi
+	make -C build-san -j"$(nproc)" -s
+	san_rc=0
+	ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:strict_string_checks=1 \
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	LSAN_OPTIONS=suppressions="$top/tests/fuzz/lsan.supp" \
+		make -C build-san -k -j"$(nproc)" check >build-san/check.out 2>&1 || san_rc=$?
+	grep -aE '^(FAIL|XPASS|ERROR|SKIP):' build-san/check.out | sed 's/^/sanitizers: /' || true
+	say "the sanitizer build and suite took $((SECONDS - t0)) s"
 }
 
 case "${1:-}" in
@@ -103,7 +126,14 @@ test)
 		echo "0 passed, 1 failed"
 		exit 1
 	fi
-	summarize || rc=1
+	check_sanitized
+	if [ $san_rc -ne 0 ] && ! grep -aq '^# TOTAL' build-san/check.out; then
+		tail -n 50 build-san/check.out
+		say "make check in build-san failed before running the tests"
+		extra_failed=1
+	fi
+	[ $san_rc -eq 0 ] || rc=1
+	summarize build build-san || rc=1
 	exit $rc
 	;;
 build)
@@ -117,7 +147,7 @@ bench)
 	(cd bench && npm ci --no-audit --no-fund --loglevel=error)
 	build
 	export TT_BUILDDIR="$top/build" TT_SRCDIR="$top"
-	for b in bench/pattern.sh bench/render bench/collab.sh bench/fanout.sh bench/latency.sh; do
+	for b in bench/pattern.sh bench/render bench/collab.sh bench/fanout.sh bench/latency.sh bench/replay bench/reliability.sh; do
 		say "running $b"
 		case "$b" in *.sh) run=(bash "$b") ;; *) run=(python3 "$b") ;; esac
 		"${run[@]}" 2>"build/$(basename "$b").log" | tail -n 1 ||

@@ -57,6 +57,14 @@ struct render {
 	int opos;            /* frames of obuf delivered */
 	bool primed;
 	render_stats st;
+	/* Direct events (render_trigger): queued for the next block, and the
+	 * copies the onsets of the block scheduled last point at. */
+	direct_event dq[RENDER_MAX_DIRECT];
+	int64_t dq_frame[RENDER_MAX_DIRECT];
+	size_t n_dq;
+	direct_event dcur[RENDER_MAX_DIRECT];
+	tt_event dview[RENDER_MAX_DIRECT];
+	tt_field dfields[RENDER_MAX_DIRECT][TT_MAX_DIRECT_FIELDS];
 };
 
 void render_config_default(render_config *cfg)
@@ -214,12 +222,65 @@ static void mix_orbits(render *r, uint32_t used, int n, float *out)
 	}
 }
 
+void render_window(const render *r, int64_t *from, int64_t *to)
+{
+	*from = r->block_frame + FX_LIMITER_LOOKAHEAD;
+	*to = *from + RENDER_BLOCK;
+}
+
+int render_trigger(render *r, const direct_event *ev, int64_t frame, int64_t *at)
+{
+	int64_t from, to;
+
+	render_window(r, &from, &to);
+	if (frame >= to)
+		return TT_EAGAIN;
+	if (r->n_dq >= RENDER_MAX_DIRECT)
+		return TT_ELIMIT;
+	if (frame < from)
+		frame = from;
+	r->dq[r->n_dq] = *ev;
+	r->dq_frame[r->n_dq++] = frame;
+	if (at)
+		*at = frame;
+	return TT_OK;
+}
+
+/* Appends the queued direct events to the block's onsets (after the
+ * pattern's, up to TT_MAX_ONSETS_PER_BLOCK; the rest are counted as the
+ * scheduler's drops) and empties the queue. */
+static size_t add_direct(render *r, int64_t sf, size_t got)
+{
+	for (size_t i = 0; i < r->n_dq; i++) {
+		sched_onset *o = &r->onsets[got];
+		if (got >= TT_MAX_ONSETS_PER_BLOCK) {
+			r->sch.st.dropped++;
+			continue;
+		}
+		r->dcur[i] = r->dq[i];
+		direct_event_view(&r->dcur[i], &r->dview[i], r->dfields[i]);
+		o->ev = &r->dview[i];
+		o->track = RENDER_DIRECT_TRACK;
+		o->frame = r->dq_frame[i];
+		o->offset = (int)(o->frame - sf);
+		o->dur_sec = r->dcur[i].dur_sec;
+		o->clipped = r->dcur[i].clipped;
+		o->seed = direct_event_seed(&r->dcur[i], o->frame);
+		got++;
+	}
+	r->n_dq = 0;
+	return got;
+}
+
 /* Runs the scheduler once for stream frames [sf, sf + n), the voices in
  * slices of VOICE_BLOCK_MAX frames, and pushes the mix through the limiter
- * into out (which lags by the look-ahead). */
-static void render_stage(render *r, int64_t sf, float *out, int n)
+ * into out (which lags by the look-ahead). direct: this is the block
+ * render_window() announced, which starts the queued direct events. */
+static void render_stage(render *r, int64_t sf, float *out, int n, bool direct)
 {
 	size_t got = sched_block(&r->sch, sf, n, &r->arena, r->onsets, TT_MAX_ONSETS_PER_BLOCK);
+	if (direct)
+		got = add_direct(r, sf, got);
 	r->n_onsets = got;
 	for (int s0 = 0; s0 < n; s0 += VOICE_BLOCK_MAX) {
 		int k = n - s0 < VOICE_BLOCK_MAX ? n - s0 : VOICE_BLOCK_MAX;
@@ -236,10 +297,10 @@ static void render_next(render *r)
 {
 	if (!r->primed) { /* invariant 4: fill the look-ahead with frames 0..L-1 */
 		float pre[2 * FX_LIMITER_LOOKAHEAD];
-		render_stage(r, 0, pre, FX_LIMITER_LOOKAHEAD);
+		render_stage(r, 0, pre, FX_LIMITER_LOOKAHEAD, false);
 		r->primed = true;
 	}
-	render_stage(r, r->block_frame + FX_LIMITER_LOOKAHEAD, r->obuf, RENDER_BLOCK);
+	render_stage(r, r->block_frame + FX_LIMITER_LOOKAHEAD, r->obuf, RENDER_BLOCK, true);
 	r->block_frame += RENDER_BLOCK;
 	r->opos = 0;
 }

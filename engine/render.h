@@ -27,6 +27,7 @@
 
 #include <stdint.h>
 
+#include "engine/direct.h"
 #include "engine/sampler.h"
 #include "engine/sched.h"
 #include "engine/voice.h"
@@ -101,6 +102,30 @@ int64_t render_frame(const render *r);
 void render_block(render *r, float *out, int n);
 
 void render_stats_get(const render *r, render_stats *out);
+
+/* ---- Direct events (engine/direct.h): events from outside the patterns,
+ * such as OSC /dirt/play, started at an exact frame alongside the
+ * pattern events. The owner keeps the events that are not due yet and
+ * hands each over in time (before the block whose window holds its frame).
+ * Render thread: no allocation, no lock. */
+
+/* At most this many direct events start in one block; the owner holds the
+ * rest for the next block (they sound up to 20 ms late). */
+#define RENDER_MAX_DIRECT 32
+/* The track of a direct event's onset (render_onsets, the onset hook):
+ * past every real track, so it is never annotated as pattern code. */
+#define RENDER_DIRECT_TRACK ((size_t)-1)
+
+/* The stream frames the next render block schedules: [*from, *to). A
+ * direct event for a frame in it can be given now (render_trigger). */
+void render_window(const render *r, int64_t *from, int64_t *to);
+
+/* Queues a copy of ev to start at stream frame `frame` in the next block;
+ * a frame before the window starts at the window's first frame. *at (may
+ * be NULL) is the frame it will sound at. TT_EAGAIN when frame is past the
+ * window (give it again before a later block), TT_ELIMIT when
+ * RENDER_MAX_DIRECT events are queued for this block. */
+int render_trigger(render *r, const direct_event *ev, int64_t frame, int64_t *at);
 
 /* The onsets of the block scheduled last (by the latest render_block that
  * needed a new block), for annotations: which event starts at which frame.

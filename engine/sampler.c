@@ -223,56 +223,169 @@ static int resample(const float *in, int64_t n, int rate, float **out, int64_t *
 	return TT_OK;
 }
 
+/* Frames decoded per read: memory follows the data actually present, never
+ * a frame count a (possibly hostile) header claims. */
+#define READ_FRAMES 4096
+/* A float file may hold any finite value; past 16 (24 dB over full scale)
+ * it is broken, and clamping keeps the sums of mixing and resampling
+ * finite. */
+#define SAMPLE_PEAK 16.0
+
+/* Appends n mono frames to *buf (guarded, *cap floats), doubling it. */
+static int mono_append(float **buf, int64_t *cap, int64_t have, const float *in, int64_t n)
+{
+	if (have + n + GUARD > *cap) {
+		int64_t c = *cap ? *cap : READ_FRAMES + GUARD;
+		while (have + n + GUARD > c)
+			c *= 2;
+		float *b = realloc(*buf, (size_t)c * sizeof *b);
+		if (!b)
+			return TT_ENOMEM;
+		*buf = b;
+		*cap = c;
+	}
+	memcpy(*buf + have, in, (size_t)n * sizeof *in);
+	return TT_OK;
+}
+
+/* Decodes an open file to mono 48 kHz (see sampler_load_file); closes f. */
+static int decode(SNDFILE *f, const SF_INFO *info, float **data, int64_t *frames)
+{
+	/* The longest input that resamples to TT_MAX_SAMPLE_FRAMES. */
+	int64_t max_in, n = 0, cap = 0;
+	float *inter = NULL, *mono = NULL, *block = NULL;
+	int rc = TT_OK;
+
+	if (info->channels < 1 || info->channels > 1024 || info->samplerate < 1000 ||
+	    info->samplerate > 768000) {
+		rc = TT_EFORMAT;
+		goto out;
+	}
+	max_in = (int64_t)TT_MAX_SAMPLE_FRAMES * info->samplerate / SAMPLER_RATE;
+	inter = malloc((size_t)READ_FRAMES * (size_t)info->channels * sizeof *inter);
+	block = malloc(READ_FRAMES * sizeof *block);
+	if (!inter || !block) {
+		rc = TT_ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		sf_count_t got = sf_readf_float(f, inter, READ_FRAMES);
+		if (got < 0 || sf_error(f) != SF_ERR_NO_ERROR) {
+			rc = TT_EFORMAT;
+			goto out;
+		}
+		if (got == 0)
+			break;
+		if (n + got > max_in) {
+			rc = TT_ELIMIT;
+			goto out;
+		}
+		for (sf_count_t i = 0; i < got; i++) {
+			double acc = 0.0;
+			for (int c = 0; c < info->channels; c++) {
+				float v = inter[i * info->channels + c];
+				acc += isfinite(v) ? v : 0.0f;
+			}
+			acc /= info->channels;
+			block[i] = (float)(acc > SAMPLE_PEAK ? SAMPLE_PEAK :
+					   acc < -SAMPLE_PEAK ? -SAMPLE_PEAK : acc);
+		}
+		if ((rc = mono_append(&mono, &cap, n, block, got)) != TT_OK)
+			goto out;
+		n += got;
+	}
+	if (!mono && !(mono = malloc(GUARD * sizeof *mono))) {
+		rc = TT_ENOMEM;
+		goto out;
+	}
+	memset(mono + n, 0, GUARD * sizeof *mono);
+	if (info->samplerate == SAMPLER_RATE) {
+		*data = mono;
+		*frames = n;
+		mono = NULL;
+	} else {
+		rc = resample(mono, n, info->samplerate, data, frames);
+	}
+out:
+	free(block);
+	free(inter);
+	free(mono);
+	sf_close(f);
+	return rc;
+}
+
 int sampler_load_file(const char *path, float **data, int64_t *frames)
 {
 	SF_INFO info;
 	SNDFILE *f;
-	float *inter = NULL, *mono = NULL;
-	int64_t n;
-	int rc = TT_OK;
 
 	memset(&info, 0, sizeof info);
 	f = sf_open(path, SFM_READ, &info);
 	if (!f)
 		return TT_EFORMAT;
-	if (info.channels < 1 || info.samplerate < 1000 || info.samplerate > 768000 ||
-	    info.frames < 0 ||
-	    info.frames > (sf_count_t)TT_MAX_SAMPLE_FRAMES * info.samplerate / SAMPLER_RATE) {
-		rc = info.frames < 0 || info.channels < 1 ? TT_EFORMAT : TT_ELIMIT;
-		goto out;
-	}
-	mono = calloc((size_t)info.frames + GUARD, sizeof *mono);
-	if (info.channels > 1) /* mono files are read straight into place */
-		inter = malloc(((size_t)info.frames * (size_t)info.channels + 1) * sizeof *inter);
-	if (!mono || (info.channels > 1 && !inter)) {
-		rc = TT_ENOMEM;
-		goto out;
-	}
-	n = sf_readf_float(f, info.channels > 1 ? inter : mono, info.frames);
-	if (n < 0 || sf_error(f) != SF_ERR_NO_ERROR) {
-		rc = TT_EFORMAT;
-		goto out;
-	}
-	for (int64_t i = 0; i < n; i++) {
-		float acc = 0.0f;
-		for (int c = 0; c < info.channels; c++) {
-			float v = info.channels > 1 ? inter[i * info.channels + c] : mono[i];
-			acc += isfinite(v) ? v : 0.0f;
-		}
-		mono[i] = acc / (float)info.channels;
-	}
-	if (info.samplerate == SAMPLER_RATE) {
-		*data = mono;
-		*frames = n;
-		mono = NULL;
-	} else {
-		rc = resample(mono, n, info.samplerate, data, frames);
-	}
-out:
-	free(inter);
-	free(mono);
-	sf_close(f);
-	return rc;
+	return decode(f, &info, data, frames);
+}
+
+/* ---- memory files (libsndfile's virtual I/O) ---- */
+
+typedef struct memfile {
+	const unsigned char *data;
+	sf_count_t len, pos;
+} memfile;
+
+static sf_count_t mem_get_filelen(void *user)
+{
+	return ((memfile *)user)->len;
+}
+
+static sf_count_t mem_seek(sf_count_t offset, int whence, void *user)
+{
+	memfile *m = user;
+	sf_count_t base = whence == SEEK_CUR ? m->pos : whence == SEEK_END ? m->len : 0;
+
+	if (offset < -base || offset > m->len - base)
+		return -1;
+	m->pos = base + offset;
+	return m->pos;
+}
+
+static sf_count_t mem_read(void *ptr, sf_count_t count, void *user)
+{
+	memfile *m = user;
+	sf_count_t n = count < m->len - m->pos ? count : m->len - m->pos;
+
+	if (n <= 0)
+		return 0;
+	memcpy(ptr, m->data + m->pos, (size_t)n);
+	m->pos += n;
+	return n;
+}
+
+static sf_count_t mem_write(const void *ptr, sf_count_t count, void *user)
+{
+	(void)ptr;
+	(void)count;
+	(void)user;
+	return 0;
+}
+
+static sf_count_t mem_tell(void *user)
+{
+	return ((memfile *)user)->pos;
+}
+
+int sampler_load_memory(const void *buf, size_t len, float **data, int64_t *frames)
+{
+	SF_VIRTUAL_IO io = { mem_get_filelen, mem_seek, mem_read, mem_write, mem_tell };
+	memfile m = { buf, (sf_count_t)len, 0 };
+	SF_INFO info;
+	SNDFILE *f;
+
+	memset(&info, 0, sizeof info);
+	f = sf_open_virtual(&io, SFM_READ, &info, &m);
+	if (!f)
+		return TT_EFORMAT;
+	return decode(f, &info, data, frames);
 }
 
 /* ---- folders ---- */

@@ -51,6 +51,10 @@ int sampler_load_dir(sampler *s, const char *dir, char *err, size_t errcap);
 /* Loads one audio file (any rate libsndfile reads) as mono 48 kHz into a new
  * malloc'ed buffer with the 4 guard samples; TT_EFORMAT when unreadable. */
 int sampler_load_file(const char *path, float **data, int64_t *frames);
+/* The same for a file already in memory (buf: len bytes, borrowed), read
+ * through libsndfile's virtual I/O; tests/fuzz/fuzz_sample.c drives it.
+ * Memory used follows the audio actually decoded, not what a header says. */
+int sampler_load_memory(const void *buf, size_t len, float **data, int64_t *frames);
 
 /* Variant n (modulo the count, negative n wraps too) of sound name, or NULL
  * when there is no such sound. Render-thread safe. */

@@ -117,17 +117,27 @@ double sched_cps_at(const sched *s, int64_t frame)
 
 int sched_set_cps(sched *s, int64_t frame, double cps)
 {
+	tt_rat r;
+	int rc;
+	if (!(cps > 0.0) || !isfinite(cps))
+		return TT_EINVAL;
+	rc = rat_from_double(cps < 0.01 ? 0.01 : cps > 100 ? 100 : cps, 10000, &r);
+	if (rc < 0)
+		return rc;
+	return sched_set_cps_exact(s, frame, r);
+}
+
+int sched_set_cps_exact(sched *s, int64_t frame, tt_rat cps)
+{
 	sched_segment g;
 	sched_segment *last = &s->seg[s->n_seg - 1];
 	int rc;
-	if (!(cps > 0.0) || !isfinite(cps))
+	if (cps.n <= 0 || cps.d <= 0)
 		return TT_EINVAL;
 	if (frame < last->frame)
 		return TT_EINVAL;
 	g.frame = frame;
-	rc = rat_from_double(cps < 0.01 ? 0.01 : cps > 100 ? 100 : cps, 10000, &g.cps);
-	if (rc < 0)
-		return rc;
+	g.cps = cps;
 	rc = seg_cycle(last, frame, &g.cycle);
 	if (rc < 0) /* exactness lost to overflow: keep time continuous anyway */
 		rc = rat_from_double(rat_to_double(last->cycle) + (double)(frame - last->frame) *

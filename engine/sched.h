@@ -107,6 +107,9 @@ bool sched_switch_pending(const sched *s);
  * <= 10000 and clamped to [0.01, 100]. TT_ELIMIT when too many changes are
  * pending, TT_EINVAL for a frame in the past of the last segment. */
 int sched_set_cps(sched *s, int64_t frame, double cps);
+/* The same with the tempo exactly cps (n, d > 0), as sched_set_cps chose
+ * it: replay (server/replay.h) re-applies a stored tempo change with it. */
+int sched_set_cps_exact(sched *s, int64_t frame, tt_rat cps);
 
 /* The exact cycle at frame, and the frame (floor of the exact position) of
  * cycle; TT_ERANGE on overflow. Frames before the first kept segment use it. */

@@ -16,6 +16,7 @@ engine_libtt_synth_a_SOURCES = \
 	engine/sched.c engine/sched.h \
 	engine/sched_program.c engine/sched_program.h \
 	engine/render.c engine/render.h \
+	engine/direct.c engine/direct.h \
 	engine/rtguard.c engine/rtguard.h
 
 # Tests (tests/engine/synth_*, sched_*, render_*).
@@ -42,17 +43,24 @@ tests_engine_render_rtguard_test_SOURCES = tests/engine/render_rtguard_test.c \
 	tests/engine/synth_events.h engine/rtguard.c
 tests_engine_render_rtguard_test_CPPFLAGS = $(AM_CPPFLAGS) -DRTGUARD_HOOKS
 tests_engine_render_rtguard_test_LDADD = $(SYNTH_TEST_LIBS)
+# Direct events (OSC input) through render_trigger, under the guard too.
+check_PROGRAMS += tests/engine/render_direct_test
+TESTS += tests/engine/render_direct_test
+tests_engine_render_direct_test_SOURCES = tests/engine/render_direct_test.c engine/rtguard.c
+tests_engine_render_direct_test_CPPFLAGS = $(AM_CPPFLAGS) -DRTGUARD_HOOKS
+tests_engine_render_direct_test_LDADD = $(SYNTH_TEST_LIBS)
 # Through real compiled programs, and `tutti render` (clients/cli/render.c).
 check_PROGRAMS += tests/engine/render_program_test
 TESTS += tests/engine/render_program_test
 # It carries the rtguard hooks too: real programs are queried under the guard.
 tests_engine_render_program_test_SOURCES = tests/engine/render_program_test.c \
 	clients/cli/render.c engine/rtguard.c
-tests_engine_render_program_test_CPPFLAGS = $(AM_CPPFLAGS) $(SNDFILE_CFLAGS) \
+tests_engine_render_program_test_CPPFLAGS = $(AM_CPPFLAGS) $(SNDFILE_CFLAGS) $(SQLITE_CFLAGS) \
 	$(OPUS_CFLAGS) $(OPUSFILE_CFLAGS) -DRTGUARD_HOOKS
-tests_engine_render_program_test_LDADD = engine/libtt_synth.a engine/libtt_pattern.a \
+tests_engine_render_program_test_LDADD = server/libtt_replay.a storage/libtt_storage.a \
+	engine/libtt_synth.a engine/libtt_pattern.a \
 	codec/libtt_codec.a common/libtt_common.a $(SNDFILE_LIBS) $(OPUSFILE_LIBS) \
-	$(OPUS_LIBS) -lm
+	$(OPUS_LIBS) $(SQLITE_LIBS) $(JANSSON_LIBS) -lm
 
 # bench/render_voices: the engine half of bench/render (the script).
 noinst_PROGRAMS += bench/render_voices

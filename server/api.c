@@ -8,11 +8,17 @@
 
 #include "common/error.h"
 #include "common/limits.h"
+#include "server/accounts.h"
 #include "server/app.h"
+#include "server/archive.h"
 #include "server/auth.h"
 #include "server/history.h"
+#include "server/replay_http.h"
+#include "server/export.h"
 #include "server/listen.h"
+#include "server/metrics.h"
 #include "server/live.h"
+#include "server/osc.h"
 #include "server/writer.h"
 #include "server/ws_conn.h"
 #include "server/log.h"
@@ -43,10 +49,25 @@ static const route routes[] = {
 	{ "POST", "/api/sessions/{}/invites", create_invite },
 	{ "GET", "/api/sessions/{}/invites", list_invites },
 	{ "DELETE", "/api/sessions/{}/invites/{}", revoke_invite },
+	{ "POST", "/api/login", accounts_login },
+	{ "POST", "/api/logout", accounts_logout },
+	{ "GET", "/api/me", accounts_me },
+	{ "PUT", "/api/me/password", accounts_password },
+	{ "POST", "/api/accounts", accounts_create },
+	{ "GET", "/api/sessions/{}/members", accounts_members },
+	{ "PUT", "/api/sessions/{}/members/{}", accounts_member_put },
+	{ "DELETE", "/api/sessions/{}/members/{}", accounts_member_delete },
 	{ "GET", "/api/sessions/{}/timeline", history_timeline },
+	{ "GET", "/api/sessions/{}/render.ogg", replay_http_ogg },
+	{ "GET", "/api/sessions/{}/render.wav", replay_http_wav },
+	{ "GET", "/api/sessions/{}/replay/annotations", replay_http_annotations },
+	{ "GET", "/api/sessions/{}/archive", archive_route_list },
+	{ "GET", "/api/sessions/{}/archive/{}", archive_route_file },
 	{ "GET", "/api/docs/{}/text", history_text },
 	{ "GET", "/api/docs/{}/diff", history_diff },
 	{ "GET", "/api/docs/{}/blame", history_blame },
+	{ "GET", "/api/sessions/{}/export", export_session },
+	{ "POST", "/api/sessions/import", export_import },
 };
 
 #define N_ROUTES (sizeof routes / sizeof routes[0])
@@ -116,7 +137,7 @@ static enum MHD_Result get_health(tt_app *app, const http_request *req)
 	live_totals lt;
 	live_totals_get(&lt);
 	return http_reply_json(req->conn, rc == TT_OK ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE,
-			       json_pack("{s:s,s:s,s:I,s:{s:b},s:{s:I,s:I,s:I,s:I},s:i,s:i}",
+			       json_pack("{s:s,s:s,s:I,s:{s:b},s:{s:I,s:I,s:I,s:I},s:i,s:i,s:o?}",
 					 "status", rc == TT_OK ? "ok" : "degraded",
 					 "version", PACKAGE_VERSION,
 					 "uptime_s", (json_int_t)((app_now_ms() - app->started_ms) / 1000),
@@ -125,7 +146,8 @@ static enum MHD_Result get_health(tt_app *app, const http_request *req)
 					 "blocks", (json_int_t)lt.blocks,
 					 "late_blocks", (json_int_t)lt.late_blocks,
 					 "dropped", (json_int_t)lt.dropped,
-					 "websockets", ws_conn_count(), "listeners", listen_count()));
+					 "websockets", ws_conn_count(), "listeners", listen_count(),
+					 "osc", app->osc ? osc_health_json(app->osc) : NULL));
 }
 
 static json_t *session_json(const store_session *s)
@@ -218,6 +240,7 @@ static enum MHD_Result create_session(tt_app *app, const http_request *req)
 	rc = auth_issue(app, s.id, STORE_ROLE_OWNER, "creator", 0, token, &tid, &expires);
 	if (rc != TT_OK)
 		return db_failure(app, req, rc);
+	accounts_claim_session(app, req, s.id); /* an account creating it owns it */
 	log_info("api", "created session %s", s.id);
 	json_t *body = session_json(&s);
 	json_object_set_new(body, "owner_token", json_string(token));
@@ -413,7 +436,7 @@ static void metric(char *buf, size_t cap, size_t *n, const char *name, const cha
 
 enum MHD_Result api_metrics(tt_app *app, const http_request *req)
 {
-	char buf[4096];
+	char buf[8192];
 	size_t n = 0;
 	live_totals lt;
 	uint64_t batches, items;
@@ -446,6 +469,18 @@ enum MHD_Result api_metrics(tt_app *app, const http_request *req)
 	       "Transactions the writer committed (group commit).", batches);
 	metric(buf, sizeof buf, &n, "tutti_edit_ops_total", "counter",
 	       "Edit operations stored (each acknowledged after its commit).", items);
+	archive_totals at;
+	archive_totals_get(&at);
+	metric(buf, sizeof buf, &n, "tutti_archive_files_total", "counter",
+	       "Archive files completed.", at.files);
+	metric(buf, sizeof buf, &n, "tutti_archive_bytes_total", "counter",
+	       "Bytes written to archive files.", at.bytes);
+	metric(buf, sizeof buf, &n, "tutti_archive_failures_total", "counter",
+	       "Session runs whose archiving stopped on a failed write (disk full, permissions).",
+	       at.failures);
+	metric(buf, sizeof buf, &n, "tutti_archive_dropped_total", "counter",
+	       "Packets the archive queue could not take (its files have a gap there).", at.dropped);
+	n += metrics_format(app, buf + n, sizeof buf - n); /* server/metrics.h */
 	r = MHD_create_response_from_buffer(n, buf, MHD_RESPMEM_MUST_COPY);
 	if (!r)
 		return MHD_NO;

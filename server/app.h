@@ -27,6 +27,7 @@ typedef struct tt_app {
 	writer *writer;         /* commits edit operations (group commit) */
 	store_config store_cfg; /* how every store handle is opened */
 	http_server *http;
+	struct osc_in *osc;     /* --osc-session: OSC /dirt/play input, or NULL */
 } tt_app;
 
 /* Milliseconds of CLOCK_MONOTONIC. */

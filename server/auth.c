@@ -11,6 +11,7 @@
 #include <mbedtls/sha256.h>
 
 #include "common/error.h"
+#include "server/accounts.h"
 #include "server/app.h"
 
 #define SECRET_BYTES 24
@@ -30,7 +31,7 @@ int auth_equal(const uint8_t *a, const uint8_t *b, size_t n)
 	return diff == 0;
 }
 
-static int hash_secret(const char *secret, size_t len, uint8_t out[STORE_TOKEN_HASH])
+int auth_hash_secret(const char *secret, size_t len, uint8_t out[STORE_TOKEN_HASH])
 {
 	return mbedtls_sha256_ret((const unsigned char *)secret, len, out, 0) == 0 ? TT_OK
 										   : TT_EIO;
@@ -48,27 +49,35 @@ static void to_url64(char *s)
 	*w = '\0';
 }
 
+int auth_new_secret(char out[AUTH_SECRET_MAX])
+{
+	uint8_t raw[SECRET_BYTES];
+	size_t n;
+
+	if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw ||
+	    mbedtls_base64_encode((unsigned char *)out, AUTH_SECRET_MAX, &n, raw, sizeof raw) != 0)
+		return TT_EIO;
+	out[n] = '\0';
+	to_url64(out);
+	return TT_OK;
+}
+
 int auth_issue(tt_app *app, const char *session_id, store_role role, const char *label,
 	       int64_t ttl_s, char out[AUTH_TOKEN_MAX], int64_t *id, int64_t *expires_at)
 {
-	uint8_t raw[SECRET_BYTES];
-	char secret[48];
-	size_t n;
+	char secret[AUTH_SECRET_MAX];
 	store_token t;
 	int rc;
 
-	if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw ||
-	    mbedtls_base64_encode((unsigned char *)secret, sizeof secret, &n, raw, sizeof raw) != 0)
-		return TT_EIO;
-	secret[n] = '\0';
-	to_url64(secret);
+	if ((rc = auth_new_secret(secret)) != TT_OK)
+		return rc;
 	memset(&t, 0, sizeof t);
 	snprintf(t.session_id, sizeof t.session_id, "%s", session_id);
 	snprintf(t.label, sizeof t.label, "%s", label ? label : "");
 	t.role = role;
 	t.created_at = wall_ms();
 	t.expires_at = ttl_s > 0 ? t.created_at + ttl_s * 1000 : 0;
-	if ((rc = hash_secret(secret, strlen(secret), t.hash)) != TT_OK)
+	if ((rc = auth_hash_secret(secret, strlen(secret), t.hash)) != TT_OK)
 		return rc;
 	pthread_mutex_lock(&app->store_lock);
 	rc = store_token_create(app->st, &t);
@@ -93,6 +102,8 @@ store_role auth_check(tt_app *app, const char *session_id, const char *token,
 
 	if (!why)
 		why = &dummy;
+	if (token && token[0] == 'a')
+		return accounts_role(app, session_id, token, token_id, why);
 	*why = "the token is malformed";
 	if (!token || token[0] != 't' || !(dot = strchr(token, '.')) || strlen(dot + 1) == 0 ||
 	    strlen(token) >= AUTH_TOKEN_MAX)
@@ -104,7 +115,7 @@ store_role auth_check(tt_app *app, const char *session_id, const char *token,
 	rc = store_token_get(app->st, id, &t);
 	pthread_mutex_unlock(&app->store_lock);
 	/* Hash whatever came, found or not, so a miss costs what a hit does. */
-	if (hash_secret(dot + 1, strlen(dot + 1), h) != TT_OK)
+	if (auth_hash_secret(dot + 1, strlen(dot + 1), h) != TT_OK)
 		return STORE_ROLE_NONE;
 	*why = "the token is not valid";
 	if (rc != TT_OK || !auth_equal(h, t.hash, sizeof h))

@@ -10,6 +10,12 @@
  * mints invites for others. Without a token a connection may listen to a
  * public session and nothing more.
  *
+ * Account tokens ("a<ID>.<SECRET>", from POST /api/login) are accepted
+ * wherever session tokens are: auth_check hands them to accounts_role
+ * (server/accounts.h), which gives an admin owner of every session, the
+ * account that created a session its owner, and other accounts the role
+ * of their membership (or listener in a public session).
+ *
  * Threads: any thread that may use app->st (takes app->store_lock).
  */
 #ifndef TT_SERVER_AUTH_H
@@ -26,6 +32,13 @@ typedef struct tt_app tt_app;
 
 /* Room for a token string with its NUL. */
 #define AUTH_TOKEN_MAX 64
+/* Room for a token's secret (24 random bytes in base64url) with its NUL. */
+#define AUTH_SECRET_MAX 48
+
+/* A fresh random secret (getrandom), base64url without padding. */
+int auth_new_secret(char out[AUTH_SECRET_MAX]);
+/* SHA-256 of a secret: what the store keeps of a token. */
+int auth_hash_secret(const char *secret, size_t len, uint8_t out[STORE_TOKEN_HASH]);
 
 /* Makes a token for session_id with role; ttl_s 0 means it never expires.
  * Writes the token into out; *id and *expires_at (0: never) describe it. */

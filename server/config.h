@@ -12,6 +12,14 @@
  *     demo = yes
  *     ws-per-address = 64
  *     icecast = SESSION_ID=http://source:PASSWORD@HOST:8000/MOUNT
+ *     osc-session = SESSION_ID
+ *     osc-listen = 127.0.0.1:57120
+ *     archive = yes
+ *     archive-dir = ./var/archive
+ *     archive-rotate = 600
+ *     archive-keep-days = 0
+ *     tls-cert = /etc/tutti/cert.pem
+ *     tls-key = /etc/tutti/key.pem
  */
 #ifndef TT_SERVER_CONFIG_H
 #define TT_SERVER_CONFIG_H
@@ -31,6 +39,18 @@ typedef struct tt_config {
 	int ws_per_address;       /* WebSocket connections per peer address */
 	char icecast_session[32]; /* a session to put on an Icecast server ... */
 	char icecast_url[512];    /* ... at this source URL (server/icecast.h) */
+	char osc_session[32];     /* play OSC /dirt/play in this session ... */
+	char osc_host[256];       /* ... taken on UDP here (server/osc.h) */
+	int osc_port;
+	int archive;              /* write each session's stream to disk (server/archive.h) */
+	char archive_dir[PATH_MAX]; /* where; "" means "archive" beside the database */
+	int archive_rotate_s;     /* seconds of audio per archive file */
+	int archive_keep_days;    /* delete archive files older than this; 0 keeps all */
+	char tls_cert[PATH_MAX];  /* with tls_key: serve HTTPS only (server/tls.h) */
+	char tls_key[PATH_MAX];
+	int pbkdf2_iterations;    /* password hashing cost (server/password.h) */
+	char capture_pcm_dir[PATH_MAX]; /* --capture-pcm: each run's rendered mix
+				 * as raw float32 stereo, for checking replay */
 } tt_config;
 
 void config_default(tt_config *cfg);

@@ -13,7 +13,10 @@
 #include "server/app.h"
 #include "server/editing.h"
 #include "server/hub.h"
+#include "server/control.h"
 #include "server/log.h"
+#include "server/metrics.h"
+#include "server/restore.h"
 #include "server/rpc.h"
 #include "server/tracks.h"
 #include "server/ws_conn.h"
@@ -24,7 +27,7 @@
 /* Cycles the dry run queries: enough to meet a `<a b c d>` alternation. */
 #define DRY_RUN_CYCLES 4
 
-typedef enum pe_kind { PE_EVAL, PE_TEMPO, PE_RESTORE } pe_kind;
+typedef enum pe_kind { PE_EVAL, PE_TEMPO, PE_RESTORE, PE_CONTROL } pe_kind;
 
 struct pending_eval {
 	pe_kind kind;
@@ -39,6 +42,7 @@ struct pending_eval {
 	prog_ref *prog;
 	live_quantum quantum;
 	int64_t every;
+	int64_t built_frame;      /* the render frame its table was built at */
 	int64_t doc_id, rev;
 	int64_t range_from, range_to;
 	char doc_name[TT_MAX_DOC_NAME + 1];
@@ -49,6 +53,12 @@ struct pending_eval {
 	/* PE_TEMPO, or the tempo a program set */
 	double cps;
 	bool has_cps;
+	/* PE_CONTROL: hush, mute or solo, stored once the render thread says
+	 * at which block it was applied */
+	live_cmd_kind control;
+	bool on;
+	char track[64];
+	int64_t time_ms;
 	pending_eval *next;
 };
 
@@ -74,6 +84,11 @@ static void pe_free(pending_eval *pe)
 
 void evaluate_forget(live_session *s)
 {
+	while (s->controls) {
+		pending_eval *pe = s->controls;
+		s->controls = pe->next;
+		pe_free(pe);
+	}
 	while (s->evals) {
 		pending_eval *pe = s->evals;
 		s->evals = pe->next;
@@ -116,7 +131,8 @@ static void dispatch(live_session *s)
 		c.cps = pe->cps;
 	} else {
 		if (pe->kind == PE_EVAL) {
-			pe->table = tracks_build(s->table, live_frame(s->audio), pe->prog, pe->doc_id,
+			pe->built_frame = live_frame(s->audio);
+			pe->table = tracks_build(s->table, pe->built_frame, pe->prog, pe->doc_id,
 						 pe->doc_name, pe->rev, (uint32_t)pe->range_from,
 						 (uint32_t)pe->range_from, pe->token,
 						 strcmp(pe->what, "whole") == 0, pe->hush_all);
@@ -299,6 +315,7 @@ static void store_failed(tt_app *app, live_session *s, int64_t doc, int64_t rev,
 		log_warn("eval", "%s: a failed evaluation could not be stored: %s", s->id,
 			 store_errmsg(app->st));
 	pthread_mutex_unlock(&app->store_lock);
+	metrics_evaluation(0);
 }
 
 /* Chooses the code: the whole document, a range, or the block at a
@@ -495,8 +512,17 @@ static void landed(tt_app *app, live_session *s, pending_eval *pe, const live_re
 	json_t *note;
 
 	s->installed = pe->table;
-	if (pe->kind == PE_RESTORE)
+	if (pe->kind == PE_RESTORE) {
+		if (!s->run_id)
+			return;
+		pthread_mutex_lock(&app->store_lock);
+		if (store_run_restored(app->st, s->run_id, r->applied, r->frame, r->cycle.n,
+				       r->cycle.d) != TT_OK)
+			log_error("eval", "%s: the restore landing could not be stored: %s",
+				  s->id, store_errmsg(app->st));
+		pthread_mutex_unlock(&app->store_lock);
 		return;
+	}
 	if (rat_from_double(s->cps, 10000, &cps) != TT_OK)
 		cps = TT_RAT(1, 2);
 	ev = (store_eval){
@@ -504,13 +530,15 @@ static void landed(tt_app *app, live_session *s, pending_eval *pe, const live_re
 		.author = pe->author, .range_from = pe->range_from, .range_to = pe->range_to,
 		.code = pe->code, .code_len = pe->code_len, .ok = true, .landing_frame = r->frame,
 		.cycle_n = r->cycle.n, .cycle_d = r->cycle.d, .cps_n = cps.n, .cps_d = cps.d,
-		.result = pe->what,
+		.result = pe->what, .run_id = s->run_id, .applied_frame = r->applied,
+		.built_frame = pe->built_frame,
 	};
 	pthread_mutex_lock(&app->store_lock);
 	if (store_eval_append(app->st, &ev) != TT_OK)
 		log_error("eval", "%s: an evaluation could not be stored: %s", s->id,
 			  store_errmsg(app->st));
 	pthread_mutex_unlock(&app->store_lock);
+	metrics_evaluation(1);
 	wc = member_conn(s, pe->conn);
 	if (wc)
 		rpc_reply(wc, pe->req_id,
@@ -546,6 +574,7 @@ static void tempo_landed(tt_app *app, live_session *s, pending_eval *pe, const l
 	store_tempo tp = {
 		.session_id = s->id, .frame = r->frame, .cycle_n = r->cycle.n, .cycle_d = r->cycle.d,
 		.cps_n = r->cps.n, .cps_d = r->cps.d, .time_ms = wall_ms(), .author = pe->author,
+		.run_id = s->run_id, .applied_frame = r->applied,
 	};
 	ws_conn *wc;
 	json_t *note;
@@ -567,12 +596,43 @@ static void tempo_landed(tt_app *app, live_session *s, pending_eval *pe, const l
 	json_decref(note);
 }
 
+/* A hush, mute or solo was applied: log it for replay. */
+static void control_applied(tt_app *app, live_session *s, const live_report *r)
+{
+	pending_eval **pp = &s->controls, *pe;
+	store_control c;
+
+	while (*pp && (*pp)->token != r->token)
+		pp = &(*pp)->next;
+	if (!(pe = *pp))
+		return;
+	*pp = pe->next;
+	c = (store_control){
+		.session_id = s->id, .run_id = s->run_id, .applied_frame = r->applied,
+		.kind = control_name(pe->control == LIVE_CMD_HUSH ? CONTROL_HUSH :
+				     pe->control == LIVE_CMD_MUTE ? CONTROL_MUTE : CONTROL_SOLO), .track = pe->track, .on = pe->on, .author = pe->author,
+		.time_ms = pe->time_ms,
+	};
+	if (s->run_id) {
+		pthread_mutex_lock(&app->store_lock);
+		if (store_control_append(app->st, &c) != TT_OK)
+			log_error("eval", "%s: a %s could not be stored: %s", s->id, c.kind,
+				  store_errmsg(app->st));
+		pthread_mutex_unlock(&app->store_lock);
+	}
+	pe_free(pe);
+}
+
 void evaluate_on_report(tt_app *app, live_session *s, const live_report *r)
 {
 	pending_eval **pp = &s->evals, *pe;
 
 	if (r->kind == LIVE_REP_RETIRED) {
 		tracks_free(r->table);
+		return;
+	}
+	if (r->kind == LIVE_REP_CONTROL) {
+		control_applied(app, s, r);
 		return;
 	}
 	while (*pp && (*pp)->token != r->token)
@@ -666,11 +726,13 @@ static void send_flag(rpc_state *rs, ws_conn *wc, json_t *req, json_t *id, live_
 	json_t *jon = json_object_get(req, "on"), *jt = json_object_get(req, "track");
 	live_cmd c;
 	json_t *note;
+	pending_eval *pe, **tail;
 
 	if (!s)
 		return;
 	memset(&c, 0, sizeof c);
 	c.kind = kind;
+	c.token = next_token++;
 	c.on = jon ? json_is_true(jon) : true;
 	if (kind != LIVE_CMD_HUSH) {
 		if (!json_is_string(jt) || json_string_length(jt) == 0 ||
@@ -681,10 +743,25 @@ static void send_flag(rpc_state *rs, ws_conn *wc, json_t *req, json_t *id, live_
 		}
 		snprintf(c.name, sizeof c.name, "%s", json_string_value(jt));
 	}
+	if (!(pe = calloc(1, sizeof *pe))) {
+		rpc_error(wc, id, "internal", "out of memory");
+		return;
+	}
 	if (!live_send(s->audio, &c)) {
+		free(pe);
 		rpc_error(wc, id, "retry", "the render thread is busy; send it again");
 		return;
 	}
+	pe->kind = PE_CONTROL;
+	pe->token = c.token;
+	pe->control = kind;
+	pe->on = c.on;
+	memcpy(pe->track, c.name, sizeof pe->track);
+	snprintf(pe->author, sizeof pe->author, "%s", rs->name);
+	pe->time_ms = wall_ms();
+	for (tail = &s->controls; *tail; tail = &(*tail)->next)
+		;
+	*tail = pe;
 	note = json_pack("{s:s,s:b,s:I,s:s}", "type", type, "on", c.on, "by",
 			 (json_int_t)rs->user, "name", rs->name);
 	if (kind != LIVE_CMD_HUSH)
@@ -726,71 +803,37 @@ void evaluate_audio(rpc_state *rs, ws_conn *wc, json_t *req, json_t *id)
 
 /* ---- restoring after a restart ---- */
 
-typedef struct restore_ctx {
-	tt_app *app;
-	live_session *s;
-	track_table *table;
-} restore_ctx;
-
-static int restore_one(const store_eval *ev, void *arg)
-{
-	restore_ctx *rc = arg;
-	tt_program *p;
-	tt_diag d;
-	prog_ref *ref;
-	track_table *t;
-	store_doc doc;
-	bool whole;
-
-	if (!ev->ok || program_compile(ev->code, ev->code_len, &p, &d) != TT_OK)
-		return 0;
-	ref = tracks_prog_new(p);
-	if (!ref) {
-		program_free(p);
-		return 0;
-	}
-	whole = ev->result && strcmp(ev->result, "whole") == 0;
-	if (store_doc_get(rc->app->st, ev->doc_id, &doc) != TT_OK)
-		snprintf(doc.name, sizeof doc.name, "doc%lld", (long long)ev->doc_id);
-	t = tracks_build(rc->table, 0, ref, ev->doc_id, doc.name, ev->revision, (uint32_t)ev->range_from,
-			 (uint32_t)ev->range_from, ev->id, whole, program_hushed(p));
-	if (!t) {
-		if (ref->refs == 0) {
-			program_free(p);
-			free(ref);
-		}
-		return 0;
-	}
-	tracks_free(rc->table);
-	rc->table = t;
-	return 0;
-}
-
 /* Replays the stored evaluations (in order) into one table that lands at
  * once: a restarted server plays what was playing. Replaced tracks get a
  * from == until range and never sound. */
-void evaluate_restore(tt_app *app, live_session *s)
+int64_t evaluate_restore(tt_app *app, live_session *s)
 {
-	restore_ctx rc = { app, s, NULL };
+	track_table *t = NULL;
+	int64_t last = 0;
 	pending_eval *pe;
+	int rc;
 
 	pthread_mutex_lock(&app->store_lock);
-	store_eval_list(app->st, s->id, 0, 0, restore_one, &rc);
+	rc = restore_table(app->st, s->id, INT64_MAX, &t, &last);
 	pthread_mutex_unlock(&app->store_lock);
-	if (!rc.table)
-		return;
+	if (rc != TT_OK)
+		log_error("eval", "%s: the stored evaluations cannot be read: %s", s->id,
+			  tt_strerror(rc));
+	if (!t)
+		return last;
 	pe = calloc(1, sizeof *pe);
 	if (!pe) {
-		tracks_free(rc.table);
-		return;
+		tracks_free(t);
+		return last;
 	}
 	pe->kind = PE_RESTORE;
 	pe->token = next_token++;
-	pe->table = rc.table;
+	pe->table = t;
 	pe->quantum = LIVE_AT_NOW;
 	enqueue(s, pe);
 	dispatch(s);
-	log_info("eval", "%s: restored %zu tracks from stored evaluations", s->id, rc.table->n);
+	log_info("eval", "%s: restored %zu tracks from stored evaluations", s->id, t->n);
+	return last;
 }
 
 static int last_tempo(const store_tempo *t, void *arg)

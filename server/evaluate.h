@@ -35,8 +35,9 @@ void evaluate_audio(rpc_state *rs, ws_conn *wc, json_t *req, json_t *id);
 void evaluate_on_report(tt_app *app, live_session *s, const live_report *r);
 
 /* Rebuilds the session's tracks from its stored evaluations (after a
- * restart), landing at once. */
-void evaluate_restore(tt_app *app, live_session *s);
+ * restart), landing at once; returns the last evaluation id it read (the
+ * run's restore_upto, server/restore.h). */
+int64_t evaluate_restore(tt_app *app, live_session *s);
 
 /* The tempo the session had when it last ran (0.5 for a new one). */
 double evaluate_stored_cps(tt_app *app, live_session *s);

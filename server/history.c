@@ -386,17 +386,39 @@ static int eval_item(const store_eval *e, void *arr)
 							    frac(e->cps_n, e->cps_d)));
 	else
 		json_object_set_new(o, "error", json_string(e->result ? e->result : ""));
+	json_object_set_new(o, "run", json_integer(e->run_id)); /* 0: before runs were kept */
 	return json_array_append_new(arr, o) ? TT_ENOMEM : 0;
 }
 
 static int tempo_item(const store_tempo *t, void *arr)
 {
-	return json_array_append_new(arr, json_pack("{s:I,s:o,s:o,s:s,s:I}", "frame",
+	return json_array_append_new(arr, json_pack("{s:I,s:o,s:o,s:s,s:I,s:I}", "frame",
 						    (json_int_t)t->frame, "cycle",
 						    frac(t->cycle_n, t->cycle_d), "cps",
 						    frac(t->cps_n, t->cps_d),
 						    "author", t->author, "time",
-						    (json_int_t)t->time_ms)) ? TT_ENOMEM : 0;
+						    (json_int_t)t->time_ms, "run",
+						    (json_int_t)t->run_id)) ? TT_ENOMEM : 0;
+}
+
+/* Runs put the frames above on the session's clock: frame f of run R is
+ * at session frame R.start_frame + f (what the history page draws). */
+static int run_item(const store_run *r, void *arr)
+{
+	return json_array_append_new(arr, json_pack("{s:I,s:I,s:I,s:I}", "id", (json_int_t)r->id,
+						    "start_frame", (json_int_t)r->start_frame,
+						    "started_ms", (json_int_t)r->started_ms,
+						    "last_frame", (json_int_t)r->last_frame)) ?
+	       TT_ENOMEM : 0;
+}
+
+static int control_item(const store_control *c, void *arr)
+{
+	return json_array_append_new(arr, json_pack("{s:s,s:s,s:b,s:s,s:I,s:I,s:I}", "kind", c->kind,
+						    "track", c->track, "on", c->on, "author",
+						    c->author, "time", (json_int_t)c->time_ms, "run",
+						    (json_int_t)c->run_id, "frame",
+						    (json_int_t)c->applied_frame)) ? TT_ENOMEM : 0;
 }
 
 static int chat_item(const store_chat *c, void *arr)
@@ -430,7 +452,8 @@ static int edit_item(const store_op *o, void *arg)
 
 static int doc_collect(const store_doc *d, void *arr)
 {
-	return json_array_append_new(arr, json_integer(d->id)) ? TT_ENOMEM : 0;
+	return json_array_append_new(arr, json_pack("{s:I,s:s}", "id", (json_int_t)d->id, "name",
+						    d->name)) ? TT_ENOMEM : 0;
 }
 
 static int doc_edits(const store_doc *d, void *arg)
@@ -444,6 +467,7 @@ static int doc_edits(const store_doc *d, void *arg)
 enum MHD_Result history_timeline(tt_app *app, const http_request *req)
 {
 	json_t *evals = json_array(), *tempo = json_array(), *chat = json_array();
+	json_t *runs = json_array(), *controls = json_array(), *documents = json_array(), *body;
 	edits_ctx ec = { json_array(), 0, NULL };
 	int64_t docs[256];
 	size_t n_docs = 0;
@@ -452,6 +476,7 @@ enum MHD_Result history_timeline(tt_app *app, const http_request *req)
 
 	if (!auth_may_read(app, req->conn, req->param, NULL)) {
 		json_decref(evals), json_decref(tempo), json_decref(chat), json_decref(ec.arr);
+		json_decref(runs), json_decref(controls), json_decref(documents);
 		return http_reply_error(req->conn, MHD_HTTP_FORBIDDEN, "forbidden",
 					"this session is not public: send a token (Bearer)");
 	}
@@ -463,13 +488,16 @@ enum MHD_Result history_timeline(tt_app *app, const http_request *req)
 		rc = store_tempo_list(app->st, s.id, tempo_item, tempo);
 	if (rc == TT_OK)
 		rc = store_chat_recent(app->st, s.id, -1, chat_item, chat);
+	if (rc == TT_OK)
+		rc = store_run_list(app->st, s.id, run_item, runs);
+	if (rc == TT_OK)
+		rc = store_control_list(app->st, s.id, control_item, controls);
 	if (rc == TT_OK) {
 		/* Edit activity per document, per author, per 10 s. */
-		json_t *list = json_array();
-		rc = store_doc_list(app->st, s.id, doc_collect, list);
-		for (size_t i = 0; rc == TT_OK && i < json_array_size(list) && n_docs < 256; i++)
-			docs[n_docs++] = json_integer_value(json_array_get(list, i));
-		json_decref(list);
+		rc = store_doc_list(app->st, s.id, doc_collect, documents);
+		for (size_t i = 0; rc == TT_OK && i < json_array_size(documents) && n_docs < 256; i++)
+			docs[n_docs++] = json_integer_value(
+				json_object_get(json_array_get(documents, i), "id"));
 		for (size_t i = 0; rc == TT_OK && i < n_docs; i++) {
 			store_doc d = { .id = docs[i] };
 			doc_edits(&d, &ec);
@@ -479,13 +507,17 @@ enum MHD_Result history_timeline(tt_app *app, const http_request *req)
 	pthread_mutex_unlock(&app->store_lock);
 	if (rc != TT_OK) {
 		json_decref(evals), json_decref(tempo), json_decref(chat), json_decref(ec.arr);
+		json_decref(runs), json_decref(controls), json_decref(documents);
 		if (rc == TT_ENOTFOUND)
 			return http_reply_error(req->conn, MHD_HTTP_NOT_FOUND, "not_found",
 						"no session with id '%s'", req->param);
 		return http_reply_error(req->conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal",
 					"the timeline could not be read: %s", tt_strerror(rc));
 	}
-	return http_reply_json(req->conn, MHD_HTTP_OK,
-			       json_pack("{s:s,s:o,s:o,s:o,s:o}", "session", s.id, "evaluations", evals,
-					 "tempo", tempo, "chat", chat, "edits", ec.arr));
+	body = json_pack("{s:s,s:o,s:o,s:o,s:o}", "session", s.id, "evaluations", evals, "tempo",
+			 tempo, "chat", chat, "edits", ec.arr);
+	json_object_set_new(body, "runs", runs);
+	json_object_set_new(body, "controls", controls);
+	json_object_set_new(body, "documents", documents); /* the live ones: {id, name} */
+	return http_reply_json(req->conn, MHD_HTTP_OK, body);
 }

@@ -24,14 +24,18 @@
 #include "common/limits.h"
 #include "server/api.h"
 #include "server/app.h"
+#include "server/http_guard.h"
 #include "server/log.h"
 #include "server/listen.h"
 #include "server/static.h"
+#include "server/tls.h"
 #include "server/ws_conn.h"
 
 struct http_server {
 	tt_app *app;
 	struct MHD_Daemon *daemon;
+	tls_front *tls;      /* with --tls-cert: it listens, the daemon does not */
+	http_guard *guard;   /* slow requests (server/http_guard.h) */
 	int port;
 };
 
@@ -40,7 +44,20 @@ typedef struct req_state {
 	size_t len;
 	size_t cap;
 	int too_large;
+	void *handler_state; /* http_request.state */
+	size_t limit;           /* the route's body limit (body_limit) */
+	const char *limit_name; /* its name in common/limits.h */
 } req_state;
+
+/* The body limit of a route: TT_MAX_HTTP_BODY, but a whole session's
+ * import (server/export.c) is larger. */
+static void body_limit(req_state *rs, const char *url, const char *method)
+{
+	int import = strcmp(method, "POST") == 0 && strcmp(url, "/api/sessions/import") == 0;
+
+	rs->limit = import ? TT_MAX_IMPORT_BYTES : TT_MAX_HTTP_BODY;
+	rs->limit_name = import ? "TT_MAX_IMPORT_BYTES" : "TT_MAX_HTTP_BODY";
+}
 
 enum MHD_Result http_reply_json(struct MHD_Connection *c, unsigned status, json_t *body)
 {
@@ -99,7 +116,7 @@ enum MHD_Result http_reply_error(struct MHD_Connection *c, unsigned status,
  * bounded (invariant 2). */
 static void body_append(req_state *rs, const char *data, size_t n)
 {
-	if (rs->too_large || rs->len + n > TT_MAX_HTTP_BODY) {
+	if (rs->too_large || rs->len + n > rs->limit) {
 		rs->too_large = 1;
 		return;
 	}
@@ -120,7 +137,7 @@ static void body_append(req_state *rs, const char *data, size_t n)
 	rs->body[rs->len] = '\0';
 }
 
-static int declared_too_large(struct MHD_Connection *c)
+static int declared_too_large(struct MHD_Connection *c, size_t limit)
 {
 	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
 	char *end;
@@ -129,7 +146,7 @@ static int declared_too_large(struct MHD_Connection *c)
 	if (!cl)
 		return 0;
 	n = strtoull(cl, &end, 10);
-	return end != cl && n > TT_MAX_HTTP_BODY;
+	return end != cl && n > limit;
 }
 
 static enum MHD_Result dispatch(http_server *h, struct MHD_Connection *c,
@@ -138,6 +155,7 @@ static enum MHD_Result dispatch(http_server *h, struct MHD_Connection *c,
 	http_request req = {
 		.conn = c, .method = method, .path = url,
 		.body = rs->body ? rs->body : "", .body_len = rs->len,
+		.state = &rs->handler_state,
 	};
 
 	if (strcmp(url, "/ws") == 0)
@@ -164,10 +182,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		if (!rs)
 			return MHD_NO;
 		*req_cls = rs;
-		if (declared_too_large(c))
+		body_limit(rs, url, method);
+		if (declared_too_large(c, rs->limit))
 			return http_reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "too_large",
-						"request body exceeds the limit of %d bytes (TT_MAX_HTTP_BODY)",
-						TT_MAX_HTTP_BODY);
+						"request body exceeds the limit of %zu bytes (%s)",
+						rs->limit, rs->limit_name);
 		return MHD_YES;
 	}
 	if (*upload_size) {
@@ -175,22 +194,24 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	http_guard_dispatched(h->guard, c, strcmp(url, "/ws") == 0);
 	if (rs->too_large)
 		return http_reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "too_large",
-					"request body exceeds the limit of %d bytes (TT_MAX_HTTP_BODY)",
-					TT_MAX_HTTP_BODY);
+					"request body exceeds the limit of %zu bytes (%s)",
+					rs->limit, rs->limit_name);
 	return dispatch(h, c, url, method, rs);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
+	http_server *h = cls;
 	req_state *rs = *req_cls;
 
-	(void)cls;
 	(void)toe;
-	(void)c;
+	http_guard_request_done(h->guard, c);
 	if (rs) {
+		free(rs->handler_state);
 		free(rs->body);
 		free(rs);
 		*req_cls = NULL;
@@ -199,8 +220,18 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 
 static void on_log(void *cls, const char *fmt, va_list ap)
 {
+	http_server *h = cls;
 	char msg[512];
-	(void)cls;
+
+	/* Behind the TLS front libmicrohttpd's sockets are socketpair ends
+	 * (server/tls.h) that it takes for TCP, as it only knows them by the
+	 * client's address: it tries TCP_NODELAY and TCP_CORK on every write
+	 * and says so when the kernel refuses. Nothing is wrong; the
+	 * messages (several per Ogg page per listener) would cost more than
+	 * the page itself. */
+	if (h->tls && (strncmp(fmt, "Setting %s option to %s state failed", 36) == 0 ||
+		       strncmp(fmt, "Failed to push the data from buffers", 36) == 0))
+		return;
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	log_warn("http", "%s", msg);
 }
@@ -239,21 +270,56 @@ int http_start(tt_app *app, http_server **out, char *err, size_t errlen)
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	h = calloc(1, sizeof *h);
-	if (!h)
+	if (!h || http_guard_new(TT_MAX_HTTP_PENDING_PER_ADDRESS, &h->guard) != TT_OK) {
+		free(h);
 		return TT_ENOMEM;
+	}
 	h->app = app;
-	h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
+	if (app->cfg.tls_cert[0] || app->cfg.tls_key[0]) {
+		if (!app->cfg.tls_cert[0] || !app->cfg.tls_key[0]) {
+			snprintf(err, errlen, "--tls-cert and --tls-key go together: %s is missing",
+				 app->cfg.tls_cert[0] ? "--tls-key" : "--tls-cert");
+			http_guard_free(h->guard);
+			free(h);
+			return TT_EINVAL;
+		}
+		if (tls_front_new(app->cfg.tls_cert, app->cfg.tls_key, (struct sockaddr *)&ss,
+				  ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+				  sizeof(struct sockaddr_in), &h->tls, err, errlen) != TT_OK) {
+			http_guard_free(h->guard);
+			free(h);
+			return TT_EINVAL;
+		}
+		/* Connections come from the TLS front (MHD_add_connection). */
+		flags |= MHD_USE_NO_LISTEN_SOCKET;
+	}
+	h->daemon = MHD_start_daemon(flags, 0, http_guard_accept, h->guard, on_request, h,
 				     MHD_OPTION_EXTERNAL_LOGGER, on_log, h,
 				     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 				     MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
 				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)TT_HTTP_IDLE_TIMEOUT_S,
 				     MHD_OPTION_CONNECTION_LIMIT, (unsigned)TT_MAX_HTTP_CONNECTIONS,
+				     MHD_OPTION_NOTIFY_CONNECTION, http_guard_notify, h->guard,
 				     MHD_OPTION_END);
 	if (!h->daemon) {
 		snprintf(err, errlen, "cannot listen on %s:%d (address in use, or not permitted)",
 			 app->cfg.listen_host, app->cfg.listen_port);
+		tls_front_free(h->tls);
+		http_guard_free(h->guard);
 		free(h);
 		return TT_EIO;
+	}
+	if (h->tls) {
+		if (tls_front_start(h->tls, h->daemon, err, errlen) != TT_OK) {
+			tls_front_free(h->tls);
+			MHD_stop_daemon(h->daemon);
+			http_guard_free(h->guard);
+			free(h);
+			return TT_EIO;
+		}
+		h->port = tls_front_port(h->tls);
+		*out = h;
+		return TT_OK;
 	}
 	di = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
 	h->port = di ? di->port : app->cfg.listen_port;
@@ -270,6 +336,8 @@ void http_stop(http_server *h)
 {
 	if (!h)
 		return;
+	tls_front_free(h->tls); /* first: it hands connections to the daemon */
 	MHD_stop_daemon(h->daemon);
+	http_guard_free(h->guard); /* after: the daemon notifies it to the end */
 	free(h);
 }

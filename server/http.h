@@ -36,6 +36,11 @@ typedef struct http_request {
 	size_t body_len;
 	const char *param;    /* the first {} of a route pattern, or NULL */
 	const char *param2;   /* the second {}, or NULL */
+	void **state;         /* the handler's own slot for this request, NULL
+			       * at first and kept across the calls of a request
+			       * it suspends (MHD_suspend_connection) and
+			       * resumes; http.c free()s what it holds when the
+			       * request ends */
 } http_request;
 
 /* Starts the daemon on cfg's address. On success *out serves requests on

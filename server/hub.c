@@ -2,6 +2,9 @@
 #include "server/hub.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <time.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +19,7 @@
 #include "engine/sampler.h"
 #include "server/app.h"
 #include "server/evaluate.h"
+#include "server/archive.h"
 #include "server/icecast.h"
 #include "server/listen.h"
 #include "server/live.h"
@@ -26,6 +30,99 @@
 
 static sampler *bank;        /* the built-in kit, shared by every session */
 static int timer_fd = -1;
+static tt_app *hub_app;
+
+/* Run progress is stored this often (ticks), so replay knows how far a
+ * run went even when the server was killed. */
+#define PROGRESS_TICKS 100
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int last_run(const store_run *r, void *arg)
+{
+	*(store_run *)arg = *r;
+	return 0;
+}
+
+/* Records the start of a new run of s's render thread. It starts on the
+ * session's clock where the wall clock says, and never before the end of
+ * the previous run: session time then reads as real time since the first
+ * run, with the gaps the server was down in. */
+static int begin_run(tt_app *app, live_session *s, int64_t restore_upto)
+{
+	store_run prev = { 0 }, run = { 0 };
+	int rc;
+
+	run.session_id = s->id;
+	run.started_ms = wall_ms();
+	run.cps = s->cps;
+	run.restore_upto = restore_upto;
+	pthread_mutex_lock(&app->store_lock);
+	rc = store_run_list(app->st, s->id, last_run, &prev);
+	if (rc == TT_OK && prev.id) {
+		int64_t by_clock = (run.started_ms - prev.started_ms) * (RENDER_RATE / 1000);
+		int64_t after = prev.last_frame + RENDER_BLOCK;
+		run.start_frame = prev.start_frame + (by_clock > after ? by_clock : after);
+	}
+	if (rc == TT_OK)
+		rc = store_run_begin(app->st, &run);
+	if (rc != TT_OK)
+		log_error("hub", "%s: the run cannot be recorded (replay will miss it): %s", s->id,
+			  store_errmsg(app->st));
+	pthread_mutex_unlock(&app->store_lock);
+	s->run_id = rc == TT_OK ? run.id : 0;
+	s->run_start_frame = run.start_frame;
+	s->run_saved_frame = 0;
+	return rc;
+}
+
+static void save_progress(tt_app *app, live_session *s)
+{
+	int64_t f = live_frame(s->audio);
+
+	if (!s->run_id || f == s->run_saved_frame)
+		return;
+	pthread_mutex_lock(&app->store_lock);
+	if (store_run_progress(app->st, s->run_id, f) == TT_OK)
+		s->run_saved_frame = f;
+	pthread_mutex_unlock(&app->store_lock);
+}
+
+/* --capture-pcm: the run's rendered mix, block by block at its frame. */
+static void open_capture(tt_app *app, live_session *s)
+{
+	char path[PATH_MAX + 64];
+
+	s->pcm_fd = -1;
+	if (!app->cfg.capture_pcm_dir[0])
+		return;
+	snprintf(path, sizeof path, "%s/%s-%lld.f32", app->cfg.capture_pcm_dir, s->id,
+		 (long long)s->run_id);
+	s->pcm_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (s->pcm_fd < 0)
+		log_error("hub", "%s: --capture-pcm: cannot open %s: %s", s->id, path,
+			  strerror(errno));
+}
+
+static void drain_pcm(live_session *s)
+{
+	live_pcm b;
+
+	while (live_pop_pcm(s->audio, &b))
+		if (s->pcm_fd >= 0 &&
+		    pwrite(s->pcm_fd, b.pcm, sizeof b.pcm, (off_t)b.frame * 2 * sizeof(float)) !=
+			    (ssize_t)sizeof b.pcm) {
+			log_error("hub", "%s: --capture-pcm: write failed: %s", s->id,
+				  strerror(errno));
+			close(s->pcm_fd);
+			s->pcm_fd = -1;
+		}
+}
 
 int hub_start(tt_app *app, live_session *s)
 {
@@ -47,10 +144,15 @@ int hub_start(tt_app *app, live_session *s)
 	s->ogg = stream_ring_new(s->id, "live.ogg", "audio/ogg", head, head_len);
 	s->events = stream_ring_new(s->id, "events", "text/event-stream", ":tutti annotations\n\n",
 				    20);
-	if (!s->ogg || !s->events || live_start(bank, s->cps, &s->audio) != TT_OK) {
+	live_config lc = { .bank = bank, .cps = s->cps,
+			   .capture_pcm = app->cfg.capture_pcm_dir[0] != '\0' };
+	s->pcm_fd = -1;
+	if (!s->ogg || !s->events || live_start(&lc, &s->audio) != TT_OK) {
 		hub_stop(s);
 		return TT_ENOMEM;
 	}
+	if (!live_realtime(s->audio))
+		log_debug("hub", "%s: no real-time priority for the render thread", s->id);
 	if (strcmp(app->cfg.icecast_session, s->id) == 0) {
 		char err[256];
 		if (icecast_start(app->cfg.icecast_url, head, head_len, &s->icecast, err,
@@ -58,7 +160,9 @@ int hub_start(tt_app *app, live_session *s)
 			log_error("hub", "%s: no Icecast output: %s", s->id, err);
 	}
 	log_info("hub", "%s: sound started at %g cps", s->id, s->cps);
-	evaluate_restore(app, s);
+	begin_run(app, s, evaluate_restore(app, s));
+	open_capture(app, s);
+	s->archive = archive_open(s->id, s->run_id, &mc);
 	return TT_OK;
 }
 
@@ -66,11 +170,19 @@ void hub_stop(live_session *s)
 {
 	if (s->audio) {
 		live_stop(s->audio);
+		if (hub_app)
+			save_progress(hub_app, s);
 		s->audio = NULL;
 	}
+	if (s->pcm_fd >= 0)
+		close(s->pcm_fd);
+	s->pcm_fd = -1;
+	s->run_id = 0;
 	evaluate_forget(s);
 	icecast_stop(s->icecast);
 	s->icecast = NULL;
+	archive_close(s->archive); /* the writer finishes its file */
+	s->archive = NULL;
 	stream_ring_close(s->ogg);
 	stream_ring_close(s->events);
 	s->ogg = s->events = NULL;
@@ -171,6 +283,7 @@ static void drain_packets(live_session *s)
 			if (s->icecast)
 				icecast_push(s->icecast, page, n);
 		}
+		archive_push(s->archive, &p);
 		send_audio(s, &p);
 	}
 }
@@ -252,6 +365,7 @@ static void on_tick(void *arg, uint32_t events)
 	tt_app *app = arg;
 	uint64_t expirations;
 	live_report r;
+	static uint64_t ticks;
 
 	(void)events;
 	if (read(timer_fd, &expirations, sizeof expirations) < 0 && errno != EAGAIN)
@@ -263,8 +377,12 @@ static void on_tick(void *arg, uint32_t events)
 			evaluate_on_report(app, s, &r);
 		drain_packets(s);
 		drain_annos(s);
+		drain_pcm(s);
 		tell_listener_count(s);
+		if (ticks % PROGRESS_TICKS == 0)
+			save_progress(app, s);
 	}
+	ticks++;
 }
 
 static void install_timer(void *arg)
@@ -291,6 +409,7 @@ static void install_timer(void *arg)
 
 int hub_init(tt_app *app)
 {
+	hub_app = app;
 	int rc = sampler_new(&bank);
 
 	if (rc == TT_OK)
@@ -299,11 +418,20 @@ int hub_init(tt_app *app)
 		log_error("hub", "cannot build the drum kit: %s", tt_strerror(rc));
 		return rc;
 	}
+	rc = archive_init(app);
+	if (rc != TT_OK)
+		return rc;
 	return loop_post(app->loop, install_timer, app);
+}
+
+const sampler *hub_bank(void)
+{
+	return bank;
 }
 
 void hub_fini(void)
 {
+	archive_fini(); /* the sessions have closed their archives */
 	if (timer_fd >= 0)
 		close(timer_fd);
 	timer_fd = -1;

@@ -19,6 +19,7 @@
 #ifndef TT_SERVER_HUB_H
 #define TT_SERVER_HUB_H
 
+#include "engine/sampler.h"
 #include "server/session.h"
 
 #define HUB_TICK_MS 10
@@ -35,5 +36,8 @@ int hub_start_wait(tt_app *app, const char *sid);
  * loop thread) and the shared sample bank. */
 int hub_init(tt_app *app);
 void hub_fini(void);
+/* The built-in kit every session plays (any thread, between hub_init and
+ * hub_fini; read-only). */
+const sampler *hub_bank(void);
 
 #endif

@@ -14,6 +14,7 @@
 #include "server/auth.h"
 #include "server/hub.h"
 #include "server/log.h"
+#include "server/metrics.h"
 
 /* Units (pages, events) the ring can index: more than the bytes can hold
  * at the smallest page this server writes. */
@@ -222,6 +223,7 @@ static ssize_t reader(void *cls, uint64_t pos, char *out, size_t max)
 		memcpy(out, r->head + l->head_sent, (size_t)n);
 		l->head_sent += (size_t)n;
 		pthread_mutex_unlock(&r->lock);
+		metrics_bytes_out((uint64_t)n);
 		return n;
 	}
 	if (l->pos < r->start)
@@ -236,6 +238,7 @@ static ssize_t reader(void *cls, uint64_t pos, char *out, size_t max)
 	n = (ssize_t)copy_out(r, l->pos, out, max);
 	l->pos += (uint64_t)n;
 	pthread_mutex_unlock(&r->lock);
+	metrics_bytes_out((uint64_t)n);
 	return n;
 }
 

@@ -14,6 +14,9 @@
 #include "engine/fx.h"
 #include "engine/render.h"
 #include "engine/rtguard.h"
+#include "server/control.h"
+#include "server/live_direct.h"
+#include "server/metrics.h"
 #include "server/spsc.h"
 
 /* How far ahead of the clock the thread renders: one 20 ms block (plus the
@@ -26,12 +29,22 @@
 #define ANNO_SLOTS 4096
 #define CMD_SLOTS 64
 #define REPORT_SLOTS 256
+/* --capture-pcm: about 2.5 s of blocks (15 kB each) if the loop stalls. */
+#define PCM_SLOTS 128
+/* SCHED_FIFO priority of render threads: above every normal thread, low
+ * among real-time ones (audio servers such as JACK use 70 and up). */
+#define RENDER_RT_PRIORITY 10
 
 struct live {
 	render *r;
 	opusenc *enc;
 	track_table *cur;          /* installed; the render thread's */
 	spsc cmds, reports, packets, annos;
+	live_direct *direct;       /* OSC events in and out (live_direct.h) */
+	spsc pcms;                 /* capture_pcm only */
+	bool capture_pcm;
+	bool realtime;
+	live_pcm cap;              /* scratch for the capture */
 	pthread_t thread;
 	atomic_bool running;
 	_Atomic int64_t frame;
@@ -101,7 +114,8 @@ static int landing(live *l, live_quantum q, int64_t every, tt_rat *cyc, int64_t 
 
 static void install_table(live *l, const live_cmd *c)
 {
-	live_report r = { .kind = LIVE_REP_LANDED, .token = c->token };
+	live_report r = { .kind = LIVE_REP_LANDED, .token = c->token,
+			  .applied = render_frame(l->r) };
 	sched_source src;
 
 	if (landing(l, c->quantum, c->every, &r.cycle, &r.frame) != TT_OK) {
@@ -124,7 +138,8 @@ static void install_table(live *l, const live_cmd *c)
 
 static void set_tempo(live *l, const live_cmd *c)
 {
-	live_report r = { .kind = LIVE_REP_TEMPO, .token = c->token };
+	live_report r = { .kind = LIVE_REP_TEMPO, .token = c->token,
+			  .applied = render_frame(l->r) };
 	sched *s = render_sched(l->r);
 
 	if (landing(l, LIVE_AT_CYCLE, 0, &r.cycle, &r.frame) != TT_OK ||
@@ -155,13 +170,13 @@ static void apply_commands(live *l)
 			set_tempo(l, &c);
 			break;
 		case LIVE_CMD_HUSH:
-			render_hush(l->r, c.on);
-			break;
 		case LIVE_CMD_MUTE:
-			sched_mute(render_sched(l->r), c.name, c.on);
-			break;
 		case LIVE_CMD_SOLO:
-			sched_solo(render_sched(l->r), c.name, c.on);
+			control_apply(l->r, c.kind == LIVE_CMD_HUSH ? CONTROL_HUSH :
+					    c.kind == LIVE_CMD_MUTE ? CONTROL_MUTE : CONTROL_SOLO,
+				      c.name, c.on);
+			report(l, &(live_report){ .kind = LIVE_REP_CONTROL, .token = c.token,
+						  .applied = render_frame(l->r) });
 			break;
 		}
 	}
@@ -301,6 +316,14 @@ static void annotate(live *l)
 	}
 }
 
+static void capture(live *l, int64_t frame)
+{
+	l->cap.frame = frame;
+	memcpy(l->cap.pcm, l->pcm, sizeof l->cap.pcm);
+	if (!spsc_push(&l->pcms, &l->cap))
+		count(&total_dropped);
+}
+
 static void encode(live *l)
 {
 	opusenc_packet p;
@@ -352,12 +375,21 @@ static void *render_main(void *arg)
 		/* Everything a block does runs under the guard: in a debug build
 		 * (--enable-debug links the hooks) malloc, free or a lock here
 		 * aborts the server, naming the call. */
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_MONOTONIC, &t0); /* vDSO: no syscall, no lock */
 		rtguard_enter();
 		apply_commands(l);
+		live_direct_block(l->direct, l->r);
+		int64_t f0 = render_frame(l->r);
 		render_block(l->r, l->pcm, RENDER_BLOCK);
 		annotate(l);
+		if (l->capture_pcm)
+			capture(l, f0);
 		encode(l);
 		rtguard_leave();
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		metrics_render_busy((uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL +
+					       (t1.tv_nsec - t0.tv_nsec)));
 		l->st.blocks++;
 		count(&total_blocks);
 		atomic_store(&l->frame, render_frame(l->r));
@@ -374,10 +406,33 @@ static void free_parts(live *l)
 	spsc_fini(&l->reports);
 	spsc_fini(&l->packets);
 	spsc_fini(&l->annos);
+	spsc_fini(&l->pcms);
+	live_direct_free(l->direct);
 	free(l);
 }
 
-int live_start(const sampler *bank, double cps, live **out)
+/* Starts the render thread at SCHED_FIFO priority where allowed (root or
+ * CAP_SYS_NICE, and RLIMIT_RTPRIO), else as a normal thread. */
+static int start_thread(live *l)
+{
+	pthread_attr_t at;
+	struct sched_param sp = { .sched_priority = RENDER_RT_PRIORITY };
+	int rc = -1;
+
+	if (pthread_attr_init(&at) == 0) {
+		if (pthread_attr_setinheritsched(&at, PTHREAD_EXPLICIT_SCHED) == 0 &&
+		    pthread_attr_setschedpolicy(&at, SCHED_FIFO) == 0 &&
+		    pthread_attr_setschedparam(&at, &sp) == 0)
+			rc = pthread_create(&l->thread, &at, render_main, l);
+		pthread_attr_destroy(&at);
+	}
+	l->realtime = rc == 0;
+	if (rc != 0)
+		rc = pthread_create(&l->thread, NULL, render_main, l);
+	return rc;
+}
+
+int live_start(const live_config *cfg, live **out)
 {
 	live *l = calloc(1, sizeof *l);
 	render_config rc;
@@ -386,17 +441,20 @@ int live_start(const sampler *bank, double cps, live **out)
 	if (!l)
 		return TT_ENOMEM;
 	render_config_default(&rc);
-	rc.bank = bank;
-	rc.cps = cps;
+	rc.bank = cfg->bank;
+	rc.cps = cfg->cps;
+	l->capture_pcm = cfg->capture_pcm;
 	opusenc_config_default(&oc);
 	if (render_new(&rc, &l->r) != TT_OK || opusenc_new(&oc, &l->enc) != TT_OK ||
 	    spsc_init(&l->cmds, sizeof(live_cmd), CMD_SLOTS) != TT_OK ||
 	    spsc_init(&l->reports, sizeof(live_report), REPORT_SLOTS) != TT_OK ||
 	    spsc_init(&l->packets, sizeof(live_packet), PACKET_SLOTS) != TT_OK ||
-	    spsc_init(&l->annos, sizeof(live_anno), ANNO_SLOTS) != TT_OK)
+	    spsc_init(&l->annos, sizeof(live_anno), ANNO_SLOTS) != TT_OK ||
+	    live_direct_new(&l->direct) != TT_OK ||
+	    (l->capture_pcm && spsc_init(&l->pcms, sizeof(live_pcm), PCM_SLOTS) != TT_OK))
 		goto fail;
 	atomic_store(&l->running, true);
-	if (pthread_create(&l->thread, NULL, render_main, l) != 0)
+	if (start_thread(l) != 0)
 		goto fail;
 	count(&total_running);
 	*out = l;
@@ -446,6 +504,21 @@ bool live_pop_anno(live *l, live_anno *a)
 bool live_pop_report(live *l, live_report *r)
 {
 	return spsc_pop(&l->reports, r);
+}
+
+live_direct *live_get_direct(live *l)
+{
+	return l->direct;
+}
+
+bool live_pop_pcm(live *l, live_pcm *p)
+{
+	return l->capture_pcm && spsc_pop(&l->pcms, p);
+}
+
+bool live_realtime(const live *l)
+{
+	return l->realtime;
 }
 
 int64_t live_frame(const live *l)

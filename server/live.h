@@ -32,6 +32,7 @@
 
 #include "common/limits.h"
 #include "engine/rational.h"
+#include "engine/render.h"
 #include "engine/sampler.h"
 #include "server/tracks.h"
 
@@ -63,12 +64,15 @@ typedef enum live_report_kind {
 	LIVE_REP_LANDED,         /* a table was installed; lands at frame/cycle */
 	LIVE_REP_TEMPO,          /* a tempo change lands at frame/cycle */
 	LIVE_REP_RETIRED,        /* table is the loop's again: free it */
-	LIVE_REP_FAILED          /* the command could not be applied */
+	LIVE_REP_FAILED,         /* the command could not be applied */
+	LIVE_REP_CONTROL         /* hush, mute or solo was applied */
 } live_report_kind;
 
 typedef struct live_report {
 	live_report_kind kind;
 	int64_t token;
+	int64_t applied;         /* the first frame of the block the command was
+				  * applied before: replay applies it there too */
 	int64_t frame;
 	tt_rat cycle;
 	tt_rat cps;
@@ -103,9 +107,22 @@ typedef struct live_stats {
 	uint64_t dropped_reports;
 } live_stats;
 
-/* Starts a render thread at stream frame 0, cycle 0, cps; bank borrowed
- * (must outlive the live). */
-int live_start(const sampler *bank, double cps, live **out);
+/* One block of the rendered mix, for --capture-pcm (verification of
+ * replay against what was played). */
+typedef struct live_pcm {
+	int64_t frame;
+	float pcm[2 * RENDER_BLOCK];
+} live_pcm;
+
+typedef struct live_config {
+	const sampler *bank;     /* borrowed; must outlive the live */
+	double cps;
+	bool capture_pcm;        /* also hand every block's PCM to the loop */
+} live_config;
+
+/* Starts a render thread at stream frame 0, cycle 0, cfg->cps. The thread
+ * runs at real-time priority (SCHED_FIFO) where the system allows it. */
+int live_start(const live_config *cfg, live **out);
 /* Stops and joins the thread; frees what it still holds (the installed
  * table and everything in the rings). */
 void live_stop(live *l);
@@ -115,6 +132,12 @@ bool live_send(live *l, const live_cmd *c);
 bool live_pop_packet(live *l, live_packet *p);
 bool live_pop_anno(live *l, live_anno *a);
 bool live_pop_report(live *l, live_report *r);
+/* Loop: the session's direct-event rings (OSC input, server/live_direct.h). */
+struct live_direct *live_get_direct(live *l);
+/* Loop: the next captured block (capture_pcm only). */
+bool live_pop_pcm(live *l, live_pcm *p);
+/* Whether the render thread got real-time priority. */
+bool live_realtime(const live *l);
 
 /* Totals over every render thread since the server started (any thread;
  * the render threads add to them with relaxed atomic increments). */

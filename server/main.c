@@ -17,13 +17,16 @@
 #include <time.h>
 
 #include "common/error.h"
+#include "server/accounts.h"
 #include "server/app.h"
+#include "server/backup.h"
 #include "server/http.h"
 #include "server/log.h"
 #include "server/demo.h"
 #include "server/editing.h"
 #include "server/hub.h"
 #include "server/loop.h"
+#include "server/osc.h"
 #include "server/session.h"
 #include "server/writer.h"
 #include "server/ws_conn.h"
@@ -114,6 +117,8 @@ int main(int argc, char **argv)
 	int exit_now = 0, rc = 1;
 	sigset_t set;
 
+	if (argc > 1 && strcmp(argv[1], "backup") == 0)
+		return backup_main(argc - 1, argv + 1); /* server/backup.h */
 	memset(&app, 0, sizeof app);
 	config_default(&app.cfg);
 	if (config_from_args(&app.cfg, argc, argv, &exit_now, err, sizeof err) != TT_OK) {
@@ -137,6 +142,9 @@ int main(int argc, char **argv)
 		goto out;
 	if (app.cfg.demo)
 		demo_seed(&app); /* a failure is logged; the server runs without it */
+	accounts_first_start(&app); /* a failure is logged; log in is then impossible */
+	if (accounts_start(&app) != TT_OK)
+		goto out;
 	if (loop_start(&app.loop, ws_conn_tick, &app, 1000) != TT_OK) {
 		log_error("main", "cannot start the event loop");
 		goto out;
@@ -148,11 +156,16 @@ int main(int argc, char **argv)
 		log_error("main", "%s", err);
 		goto out;
 	}
+	if (app.cfg.osc_session[0] && osc_start(&app, &app.osc, err, sizeof err) != TT_OK) {
+		log_error("main", "%s", err);
+		goto out;
+	}
 	if (http_start(&app, &app.http, err, sizeof err) != TT_OK) {
 		log_error("main", "%s", err);
 		goto out;
 	}
-	log_info("main", "tuttid %s listening on http://%s%s%s:%d/", PACKAGE_VERSION,
+	log_info("main", "tuttid %s listening on %s://%s%s%s:%d/", PACKAGE_VERSION,
+		 app.cfg.tls_cert[0] ? "https" : "http",
 		 strchr(app.cfg.listen_host, ':') ? "[" : "", app.cfg.listen_host,
 		 strchr(app.cfg.listen_host, ':') ? "]" : "", http_port(app.http));
 	int sig = wait_for_signal();
@@ -161,8 +174,11 @@ int main(int argc, char **argv)
 out:
 	/* Connections first: libmicrohttpd wants upgraded sockets closed
 	 * before its daemon stops. */
+	accounts_stop(); /* resumes the logins it holds suspended */
+	osc_stop(app.osc); /* posts to the loop: stops before it */
 	if (app.loop)
 		loop_stop(app.loop, shutdown_loop, &app);
+	osc_free(app.osc);
 	http_stop(app.http);
 	hub_fini();
 	store_close(app.st);

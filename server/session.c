@@ -9,6 +9,7 @@
 #include "server/editing.h"
 #include "server/hub.h"
 #include "server/log.h"
+#include "server/metrics.h"
 #include "server/rpc.h"
 #include "server/ws_conn.h"
 
@@ -72,10 +73,13 @@ void session_join(live_session *s, rpc_state *rs, store_role role)
 	json_t *msg;
 
 	if (rs->session == s) {
+		metrics_member(rs->role, -1);
+		metrics_member(role, +1);
 		rs->role = role;
 		return;
 	}
 	session_leave(rs);
+	metrics_member(role, +1);
 	rs->role = role;
 	rs->session = s;
 	rs->next_member = s->members;
@@ -104,6 +108,7 @@ void session_leave(rpc_state *rs)
 	}
 	rs->session = NULL;
 	rs->next_member = NULL;
+	metrics_member(rs->role, -1);
 	rs->role = STORE_ROLE_NONE;
 	s->n_members--;
 	msg = json_pack("{s:s,s:s,s:o}", "type", "member.left", "session", s->id,

@@ -25,6 +25,7 @@ typedef struct stream_ring stream_ring;
 typedef struct track_table track_table;
 typedef struct pending_eval pending_eval;
 typedef struct icecast_out icecast_out;
+typedef struct archive_sess archive_sess;
 
 typedef struct live_session {
 	char id[STORE_ID_LEN + 1];
@@ -40,6 +41,7 @@ typedef struct live_session {
 	stream_ring *ogg;         /* GET /s/{id}/live.ogg */
 	stream_ring *events;      /* GET /s/{id}/events */
 	icecast_out *icecast;     /* --icecast: the same pages to Icecast */
+	archive_sess *archive;    /* the same packets to disk (server/archive.h) */
 	track_table *table;       /* the newest table sent to the render thread */
 	track_table *installed;   /* the one it plays (read-only here) */
 	int64_t in_flight;        /* token of the table not yet reported, or 0 */
@@ -48,6 +50,9 @@ typedef struct live_session {
 	int64_t run_id;           /* this life of the render thread (store runs
 				   * table), 0 while audio is NULL */
 	int64_t run_start_frame;  /* where its frame 0 sits on the session's clock */
+	int64_t run_saved_frame;  /* the run progress last stored */
+	int pcm_fd;               /* --capture-pcm: the run's file, or -1 */
+	pending_eval *controls;   /* hush/mute/solo sent, not yet applied */
 	int last_listeners;       /* the count performers were last told */
 	struct live_session *next;
 } live_session;

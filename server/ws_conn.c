@@ -20,6 +20,7 @@
 #include "server/app.h"
 #include "server/http.h"
 #include "server/log.h"
+#include "server/metrics.h"
 #include "server/loop.h"
 #include "server/rpc.h"
 #include "server/ws_frame.h"
@@ -43,6 +44,7 @@ struct ws_conn {
 	enum conn_state state;
 	int close_after_flush;     /* peer closed first: go once flushed */
 	int64_t close_deadline;
+	int64_t partial_since;     /* a message began (ms), or 0: TT_WS_MESSAGE_TIMEOUT_S */
 	chunk *head, *tail;
 	size_t queued;
 	int want_out;              /* EPOLLOUT is being watched */
@@ -261,6 +263,7 @@ static int flush(ws_conn *wc)
 		if (w < 0)
 			return TT_EIO;
 		wc->queued -= (size_t)w;
+		metrics_bytes_out((uint64_t)w);
 		while (w > 0) {
 			chunk *c = wc->head;
 			size_t left = c->len - c->off;
@@ -390,6 +393,8 @@ static void on_peer_close(ws_conn *wc, const ws_event *ev)
 /* Handles one parser event; returns TT_OK to keep reading. */
 static int handle_event(ws_conn *wc, const ws_event *ev)
 {
+	if (ev->type != WS_EV_NEED_MORE)
+		wc->partial_since = 0; /* a whole message or control frame came */
 	switch (ev->type) {
 	case WS_EV_TEXT:
 		if (wc->state == ST_OPEN)
@@ -462,6 +467,10 @@ static void on_readable(ws_conn *wc)
 			continue; /* discard: only the EOF matters now */
 		if (feed(wc, buf, (size_t)r) != TT_OK)
 			return;
+		if (!ws_parser_mid_message(&wc->parser))
+			wc->partial_since = 0;
+		else if (!wc->partial_since)
+			wc->partial_since = loop_now_ms();
 	}
 }
 
@@ -644,8 +653,17 @@ void ws_conn_tick(void *arg)
 	(void)arg;
 	while (wc) {
 		ws_conn *next = wc->next;
-		if (wc->state == ST_CLOSING && now >= wc->close_deadline)
+		if (wc->state == ST_CLOSING && now >= wc->close_deadline) {
 			conn_destroy(wc);
+		} else if (wc->state == ST_OPEN && wc->partial_since &&
+			   now - wc->partial_since >= (int64_t)TT_WS_MESSAGE_TIMEOUT_S * 1000) {
+			log_info("ws", "ws#%llu: a message not complete after %d s, closing with 1008",
+				 (unsigned long long)wc->id, TT_WS_MESSAGE_TIMEOUT_S);
+			wc->partial_since = 0;
+			wc->close_after_flush = 1;
+			ws_conn_close(wc, 1008, "message not complete within "
+				      "TT_WS_MESSAGE_TIMEOUT_S");
+		}
 		wc = next;
 	}
 }

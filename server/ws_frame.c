@@ -97,6 +97,12 @@ void ws_parser_init(ws_parser *p, const ws_parser_config *cfg)
 	utf8_init(&p->utf8);
 }
 
+int ws_parser_mid_message(const ws_parser *p)
+{
+	return p->state == ST_PAYLOAD || (p->state == ST_HEADER && p->hdr_len > 0) ||
+	       (p->state == ST_HEADER && p->msg_opcode != 0);
+}
+
 void ws_parser_fini(ws_parser *p)
 {
 	free(p->msg);

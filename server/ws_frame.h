@@ -157,6 +157,11 @@ typedef struct ws_parser {
 	char err_reason[WS_MAX_CLOSE_REASON + 1];
 } ws_parser;
 
+/* 1 while a frame, or a fragmented message, has begun and not ended:
+ * what a connection stalled mid-message looks like (TT_WS_MESSAGE_TIMEOUT_S,
+ * server/ws_conn.c). */
+int ws_parser_mid_message(const ws_parser *p);
+
 /* Fills c with the defaults above. */
 void ws_parser_config_default(ws_parser_config *c);
 

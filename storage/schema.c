@@ -174,6 +174,30 @@ static const char *const migrations[] = {
 	" ended_ms INTEGER,"
 	" bytes INTEGER NOT NULL DEFAULT 0);"
 	"CREATE INDEX archive_session ON archive_files(session_id, id);",
+	/* accounts (server/accounts.c): which account owns a session, the
+	 * roles other accounts hold in it, and revocation of account tokens
+	 * (the rows of `tokens` are kept, so logins stay auditable). */
+	"ALTER TABLE sessions ADD COLUMN owner_account INTEGER"
+	" REFERENCES accounts(id) ON DELETE SET NULL;"
+	"ALTER TABLE tokens ADD COLUMN revoked_at INTEGER;"
+	"CREATE TABLE session_members ("
+	" session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,"
+	" account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+	" role TEXT NOT NULL CHECK (role IN ('owner', 'performer', 'listener')),"
+	" PRIMARY KEY (session_id, account_id)) WITHOUT ROWID;"
+	"CREATE INDEX session_members_account ON session_members(account_id);",
+	/* direct events (server/osc.c): every event played from outside the
+	 * patterns (an OSC /dirt/play message), with the run frame it started
+	 * at and its fields as JSON, so a replay starts it again exactly. */
+	"CREATE TABLE direct_events ("
+	" id INTEGER PRIMARY KEY,"
+	" session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,"
+	" run_id INTEGER REFERENCES runs(id) ON DELETE CASCADE,"
+	" frame INTEGER NOT NULL CHECK (frame >= 0),"
+	" source TEXT NOT NULL,"
+	" params TEXT NOT NULL,"
+	" time_ms INTEGER NOT NULL);"
+	"CREATE INDEX direct_events_session ON direct_events(session_id, run_id, frame);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

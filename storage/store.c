@@ -72,8 +72,8 @@ static int map_code(int rc)
 	case SQLITE_TOOBIG: return TT_ELIMIT;
 	case SQLITE_CORRUPT:
 	case SQLITE_NOTADB: return TT_EFORMAT;
+	case SQLITE_FULL: return TT_EFULL;
 	case SQLITE_IOERR:
-	case SQLITE_FULL:
 	case SQLITE_CANTOPEN:
 	case SQLITE_READONLY:
 	case SQLITE_PERM: return TT_EIO;

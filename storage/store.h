@@ -315,6 +315,12 @@ typedef struct store_eval {
 	int64_t cps_n;          /* tempo at landing, exact: cps_n / cps_d */
 	int64_t cps_d;
 	const char *result;     /* error text when !ok; may be NULL or "" */
+	/* Replay (migration 6; 0 in older rows): the run it landed in, the
+	 * frame of the render block it was applied before, and the render
+	 * frame its table was built at. */
+	int64_t run_id;
+	int64_t applied_frame;
+	int64_t built_frame;
 } store_eval;
 
 /* Stores ev and sets ev->id. TT_ENOTFOUND (session or document unknown),
@@ -340,6 +346,8 @@ typedef struct store_tempo {
 	int64_t cps_n, cps_d;
 	int64_t time_ms;
 	const char *author;     /* may be "" */
+	int64_t run_id;         /* 0 in rows older than migration 6 */
+	int64_t applied_frame;
 } store_tempo;
 
 /* TT_ENOTFOUND (session unknown), TT_EINVAL (zero denominator, cps <= 0). */
@@ -347,8 +355,183 @@ int store_tempo_append(store *st, store_tempo *t);
 
 typedef int (*store_tempo_fn)(const store_tempo *t, void *ctx);
 
-/* The session's segments in order of frame (then of appending). */
+/* The session's segments in the order they were appended. */
 int store_tempo_list(store *st, const char *session_id, store_tempo_fn fn,
 		     void *ctx);
+
+/* ---- Runs and controls (replay, docs/storage.md) ----
+ *
+ * A run is one life of a session's render thread. Its frames count from 0;
+ * frame f of a run is at start_frame + f on the session's clock. */
+typedef struct store_run {
+	int64_t id;               /* set by store_run_begin */
+	const char *session_id;
+	int64_t start_frame;
+	int64_t started_ms;
+	double cps;               /* the tempo it started at, exactly as used */
+	int64_t restore_upto;     /* evaluations up to this id were restored */
+	bool restored;            /* the restore table landed: */
+	int64_t restore_applied;  /*  the block it was applied before */
+	int64_t restore_frame;    /*  and where it landed */
+	int64_t restore_cycle_n, restore_cycle_d;
+	int64_t last_frame;       /* rendered at least this far (run frames) */
+} store_run;
+
+/* Stores a new run (id, start_frame, started_ms, cps, restore_upto read). */
+int store_run_begin(store *st, store_run *r);
+int store_run_restored(store *st, int64_t run_id, int64_t applied, int64_t frame,
+		       int64_t cycle_n, int64_t cycle_d);
+/* Records that the run has rendered up to last_frame. */
+int store_run_progress(store *st, int64_t run_id, int64_t last_frame);
+typedef int (*store_run_fn)(const store_run *r, void *ctx);
+/* The session's runs, oldest first. */
+int store_run_list(store *st, const char *session_id, store_run_fn fn, void *ctx);
+
+/* ---- Archive files (the live stream on disk, docs/storage.md) ----
+ *
+ * One row per Ogg file of a session's archive, written when the file is
+ * opened and completed when it is closed (ended_ms 0 here, NULL in the
+ * table, while it is open or after a crash). Frames are run frames,
+ * last_frame exclusive; path is relative to the archive directory. */
+#define STORE_ARCHIVE_PATH 256
+
+typedef struct store_archive_file {
+	int64_t id;                          /* set by store_archive_begin */
+	char session_id[STORE_ID_LEN + 1];
+	int64_t run_id;                      /* 0: no run recorded */
+	char path[STORE_ARCHIVE_PATH];
+	int64_t first_frame, last_frame;
+	int64_t started_ms, ended_ms;        /* ended_ms 0: still open */
+	int64_t bytes;
+} store_archive_file;
+
+/* Stores the row of a file just opened (session_id, run_id, path,
+ * first_frame, started_ms read) and sets id; TT_ENOTFOUND for an unknown
+ * session or run. */
+int store_archive_begin(store *st, store_archive_file *f);
+/* Completes row id when its file is closed; TT_ENOTFOUND for no such row. */
+int store_archive_finish(store *st, int64_t id, int64_t last_frame, int64_t ended_ms,
+			 int64_t bytes);
+int store_archive_delete(store *st, int64_t id);
+/* TT_ENOTFOUND when there is no such row. */
+int store_archive_get(store *st, int64_t id, store_archive_file *out);
+typedef int (*store_archive_fn)(const store_archive_file *f, void *ctx);
+/* The session's files, oldest first. */
+int store_archive_list(store *st, const char *session_id, store_archive_fn fn, void *ctx);
+/* Every session's files still open (after a crash), oldest first. */
+int store_archive_list_open(store *st, store_archive_fn fn, void *ctx);
+/* Every closed file that ended before ended_before_ms (retention). */
+int store_archive_list_before(store *st, int64_t ended_before_ms, store_archive_fn fn,
+			      void *ctx);
+
+typedef struct store_control {
+	int64_t id;
+	const char *session_id;
+	int64_t run_id;
+	int64_t applied_frame;
+	const char *kind;         /* "hush", "mute" or "solo" */
+	const char *track;        /* "" for hush */
+	bool on;
+	const char *author;
+	int64_t time_ms;
+} store_control;
+
+int store_control_append(store *st, store_control *c);
+typedef int (*store_control_fn)(const store_control *c, void *ctx);
+/* The session's controls in the order they were appended. */
+int store_control_list(store *st, const char *session_id, store_control_fn fn, void *ctx);
+
+/* ---- Accounts (storage/store_account.c) ----
+ *
+ * An account is a name and a password hash (the server's opaque string,
+ * "pbkdf2-sha256$..."); an admin account is owner of every session. An
+ * account logs in for a token: the store keeps only its hash (like a
+ * session token's) and never deletes it, revocation marks it. A session
+ * may be owned by the account that created it, and other accounts hold a
+ * role in it through membership. */
+
+#define STORE_PASS_HASH_MAX 160
+
+typedef struct store_account {
+	int64_t id;
+	char name[TT_MAX_ACCOUNT_NAME + 1];
+	bool admin;
+	char pass_hash[STORE_PASS_HASH_MAX];
+	int64_t created_at;
+} store_account;
+
+/* TT_EEXIST when the name is taken; TT_EINVAL for an empty name or hash,
+ * TT_ELIMIT past TT_MAX_ACCOUNT_NAME or STORE_PASS_HASH_MAX. */
+int store_account_create(store *st, const char *name, bool admin, const char *pass_hash,
+			 store_account *out);
+/* TT_ENOTFOUND when there is no such account. */
+int store_account_get(store *st, int64_t id, store_account *out);
+int store_account_find(store *st, const char *name, store_account *out);
+int store_account_set_password(store *st, int64_t id, const char *pass_hash);
+/* How many accounts exist (0 on a first start). */
+int store_account_count(store *st, int64_t *n);
+
+typedef struct store_account_token {
+	int64_t id;
+	int64_t account_id;
+	uint8_t hash[STORE_TOKEN_HASH];
+	char label[TT_MAX_DISPLAY_NAME + 1];
+	int64_t created_at;
+	int64_t expires_at;  /* 0: never */
+	int64_t revoked_at;  /* 0: not revoked */
+} store_account_token;
+
+/* Stores t and sets t->id; TT_ENOTFOUND for an unknown account. */
+int store_account_token_create(store *st, store_account_token *t);
+int store_account_token_get(store *st, int64_t id, store_account_token *out);
+/* Revokes token id of account_id (TT_ENOTFOUND when it is not theirs). */
+int store_account_token_revoke(store *st, int64_t account_id, int64_t id, int64_t now_ms);
+/* Revokes every token of the account except keep_id (0: all). */
+int store_account_tokens_revoke_all(store *st, int64_t account_id, int64_t keep_id,
+				    int64_t now_ms);
+
+/* The account that owns the session (0: none; made before accounts, or by
+ * an anonymous request). TT_ENOTFOUND for an unknown session. */
+int store_session_owner_account(store *st, const char *session_id, int64_t *account_id);
+int store_session_set_owner_account(store *st, const char *session_id, int64_t account_id);
+
+/* The account's role in the session through membership, STORE_ROLE_NONE
+ * when it has none. */
+int store_member_get(store *st, const char *session_id, int64_t account_id, store_role *out);
+/* Adds or changes a membership (role >= LISTENER); TT_ENOTFOUND for an
+ * unknown session or account. */
+int store_member_set(store *st, const char *session_id, int64_t account_id, store_role role);
+/* TT_ENOTFOUND when the account was not a member. */
+int store_member_remove(store *st, const char *session_id, int64_t account_id);
+
+typedef int (*store_member_fn)(const char *account_name, store_role role, void *ctx);
+/* The session's members by account name. */
+int store_member_list(store *st, const char *session_id, store_member_fn fn, void *ctx);
+
+
+/* ---- Direct events (OSC input, server/osc.c) ----
+ *
+ * Every event played in a session from outside its patterns, with the run
+ * and the run frame it started at: replay starts it again there. params
+ * is the event as JSON (opaque here), source says where it came from. */
+typedef struct store_direct {
+	int64_t id;               /* set by store_direct_append */
+	const char *session_id;
+	int64_t run_id;           /* 0: no run recorded (stored as NULL) */
+	int64_t frame;            /* run frame it started at, >= 0 */
+	const char *source;
+	const char *params;
+	int64_t time_ms;          /* when it arrived */
+} store_direct;
+
+/* Stores rows[0..n) in one transaction (or one savepoint of a group), all
+ * or none, and sets their ids. TT_ENOTFOUND for an unknown session or run,
+ * TT_EINVAL for a negative frame. */
+int store_direct_append(store *st, store_direct *rows, size_t n);
+
+typedef int (*store_direct_fn)(const store_direct *d, void *ctx);
+/* The session's direct events with id > after_id, in order of id. */
+int store_direct_list(store *st, const char *session_id, int64_t after_id,
+		      store_direct_fn fn, void *ctx);
 
 #endif

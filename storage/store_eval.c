@@ -47,8 +47,9 @@ static int insert_eval(store *st, store_eval *ev)
 	sqlite3_stmt *q = store__stmt(st, SQL_EVAL_INSERT,
 		"INSERT INTO evaluations (session_id, doc_id, revision, author,"
 		" time_ms, range_from, range_to, code, ok, landing_frame,"
-		" cycle_n, cycle_d, cps_n, cps_d, result)"
-		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+		" cycle_n, cycle_d, cps_n, cps_d, result, run_id, applied_frame,"
+		" built_frame)"
+		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 	int rc;
 
 	if (!q)
@@ -69,6 +70,11 @@ static int insert_eval(store *st, store_eval *ev)
 	sqlite3_bind_int64(q, 14, ev->cps_d);
 	if (ev->result)
 		store__bind_text(q, 15, ev->result, strlen(ev->result));
+	if (ev->run_id > 0) {
+		sqlite3_bind_int64(q, 16, ev->run_id);
+		sqlite3_bind_int64(q, 17, ev->applied_frame);
+		sqlite3_bind_int64(q, 18, ev->built_frame);
+	}
 	if ((rc = store__exec_stmt(st, q)) == TT_OK)
 		ev->id = sqlite3_last_insert_rowid(st->db);
 	return rc;
@@ -108,6 +114,9 @@ static void read_eval(sqlite3_stmt *q, store_eval *ev)
 	ev->cps_n = sqlite3_column_int64(q, 13);
 	ev->cps_d = sqlite3_column_int64(q, 14);
 	ev->result = (const char *)sqlite3_column_text(q, 15);
+	ev->run_id = sqlite3_column_int64(q, 16);
+	ev->applied_frame = sqlite3_column_int64(q, 17);
+	ev->built_frame = sqlite3_column_int64(q, 18);
 	if (!ev->author)
 		ev->author = "";
 	if (!ev->code)
@@ -120,7 +129,8 @@ int store_eval_list(store *st, const char *session_id, int64_t after_id,
 	sqlite3_stmt *q = store__stmt(st, SQL_EVAL_LIST,
 		"SELECT id, session_id, doc_id, revision, author, time_ms,"
 		" range_from, range_to, code, ok, landing_frame, cycle_n,"
-		" cycle_d, cps_n, cps_d, result FROM evaluations"
+		" cycle_d, cps_n, cps_d, result, run_id, applied_frame, built_frame"
+		" FROM evaluations"
 		" WHERE session_id = ? AND id > ? ORDER BY id LIMIT ?");
 	store_eval ev;
 	int rc = SQLITE_DONE, stop = 0;
@@ -153,7 +163,8 @@ int store_tempo_append(store *st, store_tempo *t)
 				   "be > 0, denominators > 0, frame >= 0)");
 	q = store__stmt(st, SQL_TEMPO_INSERT, "INSERT INTO tempo (session_id,"
 			" frame, cycle_n, cycle_d, cps_n, cps_d, time_ms,"
-			" author) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+			" author, run_id, applied_frame)"
+			" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 	if (!q)
 		return TT_EDB;
 	if ((rc = store__tx_enter(st)) != TT_OK)
@@ -166,6 +177,10 @@ int store_tempo_append(store *st, store_tempo *t)
 	sqlite3_bind_int64(q, 6, t->cps_d);
 	sqlite3_bind_int64(q, 7, t->time_ms);
 	store__bind_text(q, 8, t->author, t->author ? strlen(t->author) : 0);
+	if (t->run_id > 0) {
+		sqlite3_bind_int64(q, 9, t->run_id);
+		sqlite3_bind_int64(q, 10, t->applied_frame);
+	}
 	if ((rc = store__exec_stmt(st, q)) == TT_OK)
 		t->id = sqlite3_last_insert_rowid(st->db);
 	else if (rc == TT_ENOTFOUND)
@@ -178,7 +193,8 @@ int store_tempo_list(store *st, const char *session_id, store_tempo_fn fn,
 {
 	sqlite3_stmt *q = store__stmt(st, SQL_TEMPO_LIST,
 		"SELECT id, frame, cycle_n, cycle_d, cps_n, cps_d, time_ms,"
-		" author FROM tempo WHERE session_id = ? ORDER BY frame, id");
+		" author, run_id, applied_frame FROM tempo WHERE session_id = ?"
+		" ORDER BY id");
 	store_tempo t;
 	int rc = SQLITE_DONE, stop = 0;
 
@@ -195,6 +211,8 @@ int store_tempo_list(store *st, const char *session_id, store_tempo_fn fn,
 		t.cps_d = sqlite3_column_int64(q, 5);
 		t.time_ms = sqlite3_column_int64(q, 6);
 		t.author = (const char *)sqlite3_column_text(q, 7);
+		t.run_id = sqlite3_column_int64(q, 8);
+		t.applied_frame = sqlite3_column_int64(q, 9);
 		if (!t.author)
 			t.author = "";
 		stop = fn(&t, ctx);

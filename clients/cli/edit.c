@@ -12,6 +12,20 @@
  * (docs/protocol.md): one op in flight, later edits composed into a
  * buffer, others' ops transformed over both (the server's op first at a
  * tie). A file change is found by polling its size and time every 100 ms.
+ *
+ * A lost connection (a restarted server, a broken network) is recovered
+ * as docs/protocol.md says, with the same client_id: connect again after a
+ * back-off (0.5 s doubling to 5 s), hello and join; resend the op in
+ * flight with its seq (an ack means the server had stored it, "not_open"
+ * that it had not); reopen the document from the last revision and apply
+ * the ops missed, the one at our own acknowledged revision being our ack;
+ * then send again what was not stored. The server's dedupe by
+ * (client_id, seq) makes this exactly once. Saves made while disconnected
+ * are picked up by the first poll after the reconnect. When the server
+ * answers a snapshot instead (our revision is older than it keeps), local
+ * edits not yet stored are sent as the difference from that text, so they
+ * are not lost, though others' edits made at the same places meanwhile may
+ * be overwritten.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -26,6 +40,7 @@
 #include <unistd.h>
 
 #include "clients/cli/commands.h"
+#include "clients/cli/creds.h"
 #include "clients/cli/wsclient.h"
 #include "collab/ot.h"
 #include "collab/ot_json.h"
@@ -46,6 +61,8 @@ typedef struct editor {
 	int has_sent, has_buffer;
 	long long seq, sent_seq;
 	const char *path;
+	const char *server, *session, *token;
+	char cid[32];             /* client_id, the same across reconnects */
 	struct timespec mtime;
 	off_t size;
 } editor;
@@ -297,17 +314,16 @@ static int start(editor *e, const char *session, const char *token, const char *
 {
 	json_t *r, *join, *d;
 	uint8_t id[6];
-	char cid[32];
 	size_t i, flen;
 	char *ftext;
 	int rc;
 
 	if (getrandom(id, sizeof id, 0) != sizeof id)
 		return fail("random", strerror(errno));
-	snprintf(cid, sizeof cid, "edit-%02x%02x%02x%02x%02x%02x", id[0], id[1], id[2], id[3], id[4],
-		 id[5]);
+	snprintf(e->cid, sizeof e->cid, "edit-%02x%02x%02x%02x%02x%02x", id[0], id[1], id[2], id[3],
+		 id[4], id[5]);
 	if ((rc = request(e, json_pack("{s:s,s:s,s:s}", "type", "hello", "client", "tutti-edit",
-				       "client_id", cid), &r, "hello")))
+				       "client_id", e->cid), &r, "hello")))
 		return rc;
 	json_decref(r);
 	join = json_pack("{s:s,s:s}", "type", "join", "session", session);
@@ -360,6 +376,181 @@ static int start(editor *e, const char *session, const char *token, const char *
 	return rc == TT_OK ? 0 : fail(e->path, "cannot write the file");
 }
 
+/* ---- recovering a lost connection (see the header) ---- */
+
+/* Reconnect back-off: the first wait and its ceiling as it doubles. */
+#define EDIT_BACKOFF_MIN_MS 500
+#define EDIT_BACKOFF_MAX_MS 5000
+
+/* A reply to r, or NULL with a message on stderr. */
+static json_t *ask(editor *e, json_t *msg)
+{
+	char err[256];
+	json_t *r;
+
+	if (wsc_request(e->c, msg, 10000, &r, err, sizeof err) != TT_OK) {
+		fprintf(stderr, "tutti edit: %s\n", err);
+		return NULL;
+	}
+	return r;
+}
+
+static const char *error_code(json_t *r)
+{
+	const char *t = json_string_value(json_object_get(r, "type"));
+	if (!t || strcmp(t, "error") != 0)
+		return NULL;
+	return json_string_value(json_object_get(json_object_get(r, "error"), "code"));
+}
+
+/* Step 2: the op in flight, again with its seq. *own_rev: the revision it
+ * was stored at, or 0 when it was not stored. */
+static int resend(editor *e, long long *own_rev)
+{
+	*own_rev = 0;
+	for (int tries = 0; tries < 50; tries++) {
+		json_t *j = NULL, *r;
+		const char *code;
+
+		if (ot_json_encode(&e->sent, &j) != TT_OK)
+			return TT_ENOMEM;
+		r = ask(e, json_pack("{s:s,s:I,s:I,s:o,s:I}", "type", "op", "doc", (json_int_t)e->doc,
+				     "rev", (json_int_t)e->rev, "op", j, "seq", (json_int_t)e->sent_seq));
+		if (!r)
+			return TT_EIO;
+		code = error_code(r);
+		if (!code)
+			*own_rev = json_integer_value(json_object_get(r, "rev"));
+		json_decref(r);
+		if (!code || strcmp(code, "not_open") == 0)
+			return TT_OK;
+		if (strcmp(code, "retry") != 0)
+			return TT_EPROTO;
+		usleep(200 * 1000);  /* the first copy is still being written */
+	}
+	return TT_EAGAIN;
+}
+
+/* Step 4 after a snapshot: our text (the file, with every local edit) as
+ * one op on top of the server's. */
+static int rebase_on_snapshot(editor *e, json_t *snap)
+{
+	const char *text = json_string_value(json_object_get(snap, "text"));
+	size_t len = text ? strlen(text) : 0;
+	int pending = e->has_sent || e->has_buffer;
+	char *mine = e->text;
+	size_t mine_len = e->len;
+	ot_op op;
+	int rc = TT_OK;
+
+	if (!text)
+		return TT_EPROTO;
+	e->rev = json_integer_value(json_object_get(snap, "rev"));
+	e->has_sent = e->has_buffer = 0;
+	e->text = strdup(text);
+	e->len = len;
+	if (!e->text) {
+		e->text = mine;
+		return TT_ENOMEM;
+	}
+	if (pending && (mine_len != len || memcmp(mine, text, len) != 0)) {
+		fprintf(stderr, "tutti edit: the server sent the whole document; sending our "
+				"unsaved changes on top of it\n");
+		ot_op_init(&op);
+		rc = diff_op(e->text, e->len, mine, mine_len, &op);
+		if (rc == TT_OK)
+			rc = local_edit(e, &op);
+		ot_op_fini(&op);
+		free(e->text);
+		e->text = mine;
+		e->len = mine_len;
+		return rc;
+	}
+	free(mine);
+	return write_file(e);
+}
+
+/* Steps 1 to 4 on a new connection. */
+static int recover(editor *e)
+{
+	char err[256];
+	long long own_rev = 0;
+	json_t *r, *join, *ops, *o;
+	const char *type;
+	size_t i;
+	int rc = TT_OK, had_sent = e->has_sent;
+
+	if (wsc_connect(e->server, &e->c, err, sizeof err) != TT_OK) {
+		e->c = NULL;
+		fprintf(stderr, "tutti edit: %s: %s\n", e->server, err);
+		return TT_EIO;
+	}
+	if (!(r = ask(e, json_pack("{s:s,s:s,s:s}", "type", "hello", "client", "tutti-edit",
+				   "client_id", e->cid))))
+		return TT_EIO;
+	json_decref(r);
+	join = json_pack("{s:s,s:s}", "type", "join", "session", e->session);
+	if (e->token)
+		json_object_set_new(join, "token", json_string(e->token));
+	if (!(r = ask(e, join)))
+		return TT_EIO;
+	rc = error_code(r) ? TT_EPERM : TT_OK;
+	json_decref(r);
+	if (rc == TT_OK && had_sent)
+		rc = resend(e, &own_rev);
+	if (rc != TT_OK)
+		return rc;
+	if (!(r = ask(e, json_pack("{s:s,s:I,s:I}", "type", "doc.open", "doc", (json_int_t)e->doc,
+				   "rev", (json_int_t)e->rev))))
+		return TT_EIO;
+	type = json_string_value(json_object_get(r, "type"));
+	if (type && strcmp(type, "doc.snapshot") == 0) {
+		rc = rebase_on_snapshot(e, r);
+		json_decref(r);
+		return rc;
+	}
+	if (!type || strcmp(type, "doc.ops") != 0) {
+		json_decref(r);
+		return TT_EPROTO;
+	}
+	ops = json_object_get(r, "ops");
+	json_array_foreach(ops, i, o) {
+		long long rev = json_integer_value(json_object_get(r, "from")) + 1 + (long long)i;
+		if (rc == TT_OK)
+			rc = own_rev && rev == own_rev ? on_ack(e, rev) : on_remote(e, o, rev);
+	}
+	json_decref(r);
+	if (rc == TT_OK && had_sent && !own_rev && e->has_sent)
+		rc = send_op(e, &e->sent);  /* step 4: it was not stored */
+	return rc;
+}
+
+/* Reconnects until recovered or past end (0: no end). TT_OK when
+ * recovered. */
+static int reconnect(editor *e, time_t end, const char *why)
+{
+	int wait = EDIT_BACKOFF_MIN_MS;
+
+	fprintf(stderr, "tutti edit: %s: %s; reconnecting\n", e->server, why);
+	for (;;) {
+		int rc;
+
+		wsc_close(e->c);
+		e->c = NULL;
+		if (end && time(NULL) + wait / 1000 >= end)
+			return TT_ECLOSED;
+		usleep((useconds_t)wait * 1000);
+		rc = recover(e);
+		if (rc == TT_OK) {
+			fprintf(stderr, "tutti edit: reconnected at revision %lld\n", e->rev);
+			return TT_OK;
+		}
+		if (rc == TT_EPERM || rc == TT_ENOMEM)
+			return rc;  /* waiting will not help */
+		wait = wait * 2 > EDIT_BACKOFF_MAX_MS ? EDIT_BACKOFF_MAX_MS : wait * 2;
+	}
+}
+
 int cli_edit(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -393,6 +584,9 @@ int cli_edit(int argc, char **argv)
 	}
 	memset(&e, 0, sizeof e);
 	e.path = argv[optind];
+	e.server = server;
+	e.session = session;
+	e.token = token = creds_token(server, token); /* --token, $TUTTI_TOKEN, tutti login's */
 	snprintf(base, sizeof base, "%s", e.path);
 	if (!name)
 		name = basename(base);
@@ -410,10 +604,17 @@ int cli_edit(int argc, char **argv)
 				rc = fail("sync", "an operation could not be applied; start again");
 			json_decref(m);
 		} else if (r != TT_EAGAIN) {
-			rc = fail(server, err);
+			int rr = reconnect(&e, end, err);
+			if (rr == TT_ECLOSED)
+				break;  /* the time is up */
+			if (rr != TT_OK)
+				rc = fail(server, tt_strerror(rr));
+			continue;
 		}
-		if (rc == 0 && poll_file(&e) != TT_OK)
-			rc = fail(e.path, "the change could not be sent");
+		if (rc == 0 && poll_file(&e) != TT_OK) {
+			/* The send failed: the next wsc_next sees the broken
+			 * connection, and the reconnect resends. */
+		}
 	}
 	ot_op_fini(&e.sent);
 	ot_op_fini(&e.buffer);

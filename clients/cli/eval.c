@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "clients/cli/commands.h"
+#include "clients/cli/creds.h"
 #include "clients/cli/wsclient.h"
 #include "common/error.h"
 #include "common/limits.h"
@@ -233,6 +234,7 @@ int cli_eval(int argc, char **argv)
 		json_decref(q);
 		return fail(file, errno ? strerror(errno) : "too large");
 	}
+	token = creds_token(server, token); /* --token, $TUTTI_TOKEN, or tutti login's */
 	if (wsc_connect(server, &c, err, sizeof err) != TT_OK) {
 		free(text);
 		json_decref(q);

@@ -2,6 +2,13 @@
  * clients/cli/render.c: `tutti render`, a program to an audio file.
  *
  *   tutti render [--seconds S] [--cps X] [--samples DIR] [--float] -o OUT FILE|-
+ *   tutti render --db FILE --session ID [--from T] [--to T]
+ *                [--stem DOC | --stem-author NAME] [--float] -o OUT
+ *
+ * The second form renders a stored session again, exactly as it played
+ * (server/replay.h): T is seconds of session time ("90", "1:30",
+ * "1:02:03.5"); --to defaults to the session's end. --stem keeps only the
+ * tracks of one document, --stem-author those one performer evaluated.
  *
  * Compiles FILE (or standard input) with program_compile, renders S seconds
  * (default 8) through the same engine the server uses (built-in drum kit,
@@ -32,6 +39,8 @@
 #include "engine/program.h"
 #include "engine/render.h"
 #include "engine/sched_program.h"
+#include "server/replay.h"
+#include "storage/store.h"
 
 typedef struct opts {
 	double seconds;
@@ -40,6 +49,11 @@ typedef struct opts {
 	const char *out;
 	const char *in;
 	bool as_float;
+	/* --db: a stored session */
+	const char *db;
+	const char *session;
+	double from, to;          /* seconds; to < 0: the end */
+	const char *stem_doc, *stem_author;
 } opts;
 
 enum { OUT_WAV, OUT_OGG };
@@ -47,7 +61,10 @@ enum { OUT_WAV, OUT_OGG };
 static void usage(FILE *f)
 {
 	fputs("usage: tutti render [--seconds S] [--cps X] [--samples DIR] [--float] -o OUT FILE|-\n"
-	      "  OUT ending in .wav: 16-bit PCM (--float: 32-bit float); .ogg or .opus: Ogg Opus\n",
+	      "       tutti render --db FILE --session ID [--from T] [--to T]\n"
+	      "                    [--stem DOC | --stem-author NAME] [--float] -o OUT\n"
+	      "  OUT ending in .wav: 16-bit PCM (--float: 32-bit float); .ogg or .opus: Ogg Opus\n"
+	      "  T: seconds of session time, or M:SS / H:MM:SS(.fff)\n",
 	      f);
 }
 
@@ -63,10 +80,45 @@ static int parse_num(const char *s, double lo, double hi, double *out)
 	return TT_OK;
 }
 
+/* "90", "1:30", "1:02:03.5" -> seconds. */
+static int parse_time(const char *s, double *out)
+{
+	double parts[3], v;
+	int n = 0;
+	const char *p = s;
+	char *end;
+
+	for (;;) {
+		errno = 0;
+		v = strtod(p, &end);
+		if (errno || end == p || !(v >= 0) || n == 3)
+			return TT_EINVAL;
+		parts[n++] = v;
+		if (*end == '\0')
+			break;
+		if (*end != ':')
+			return TT_EINVAL;
+		p = end + 1;
+	}
+	v = 0;
+	for (int i = 0; i < n; i++) {
+		if (i < n - 1 && (parts[i] != floor(parts[i]) || (i > 0 && parts[i] >= 60)))
+			return TT_EINVAL;
+		v = v * 60 + parts[i];
+	}
+	if (n > 1 && parts[n - 1] >= 60)
+		return TT_EINVAL;
+	if (!(v <= 1e7))
+		return TT_EINVAL;
+	*out = v;
+	return TT_OK;
+}
+
 static int parse_args(int argc, char **argv, opts *o)
 {
 	memset(o, 0, sizeof *o);
 	o->seconds = 8.0;
+	o->to = -1;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -82,6 +134,19 @@ static int parse_args(int argc, char **argv, opts *o)
 			if (parse_num(v, 0.01, 100, &o->cps) < 0)
 				return fprintf(stderr, "tutti render: --cps: expected 0.01..100: %s\n", v), -1;
 			i++;
+		} else if (strcmp(a, "--db") == 0 && v) {
+			o->db = argv[++i];
+		} else if (strcmp(a, "--session") == 0 && v) {
+			o->session = argv[++i];
+		} else if ((strcmp(a, "--from") == 0 || strcmp(a, "--to") == 0) && v) {
+			if (parse_time(v, a[2] == 'f' ? &o->from : &o->to) < 0)
+				return fprintf(stderr, "tutti render: %s: not a time (seconds, M:SS or "
+					       "H:MM:SS): %s\n", a, v), -1;
+			i++;
+		} else if (strcmp(a, "--stem") == 0 && v) {
+			o->stem_doc = argv[++i];
+		} else if (strcmp(a, "--stem-author") == 0 && v) {
+			o->stem_author = argv[++i];
 		} else if (strcmp(a, "--samples") == 0 && v) {
 			o->samples = argv[++i];
 		} else if (strcmp(a, "-o") == 0 && v) {
@@ -92,6 +157,19 @@ static int parse_args(int argc, char **argv, opts *o)
 			return fprintf(stderr, "tutti render: unexpected argument: %s\n", a), -1;
 		}
 	}
+	if (o->db || o->session) {
+		if (!o->db || !o->session || !o->out || o->in)
+			return fprintf(stderr, "tutti render: a stored session needs --db FILE, "
+				       "--session ID and -o OUT (and no program FILE)\n"), -1;
+		if (o->stem_doc && o->stem_author)
+			return fprintf(stderr, "tutti render: --stem and --stem-author: choose one\n"),
+			       -1;
+		if (o->to >= 0 && o->to <= o->from)
+			return fprintf(stderr, "tutti render: --to must be after --from\n"), -1;
+		return 0;
+	}
+	if (o->stem_doc || o->stem_author || o->from > 0 || o->to >= 0)
+		return fprintf(stderr, "tutti render: --from, --to and stems need --db\n"), -1;
 	if (!o->out || !o->in)
 		return fprintf(stderr, "tutti render: need -o OUT and a FILE (or - for stdin)\n"), -1;
 	return 0;
@@ -249,6 +327,79 @@ static int load_bank(const opts *o, sampler **out)
 	return rc;
 }
 
+/* tutti render --db: a stored session again, through server/replay.h. */
+static int render_session(const opts *o)
+{
+	store_config sc;
+	store *st = NULL;
+	sampler *bank = NULL;
+	replay *rp = NULL;
+	replay_config rc = { 0 };
+	sink out = { 0 };
+	char err[512];
+	float *pcm = NULL;
+	int rc2, last = -1, tty = isatty(2), status = 1;
+
+	store_config_default(&sc);
+	sc.read_only = true;
+	rc2 = store_open(o->db, &sc, &st);
+	if (rc2 != TT_OK) {
+		fprintf(stderr, "tutti render: %s: %s\n", o->db,
+			st ? store_errmsg(st) : tt_strerror(rc2));
+		goto out;
+	}
+	if (load_bank(o, &bank) < 0)
+		goto out;
+	rc.st = st;
+	rc.session_id = o->session;
+	rc.bank = bank;
+	rc.from = llround(o->from * RENDER_RATE);
+	rc.to = o->to < 0 ? -1 : llround(o->to * RENDER_RATE);
+	rc.stem = o->stem_doc ? REPLAY_STEM_DOC : o->stem_author ? REPLAY_STEM_AUTHOR : REPLAY_MIX;
+	rc.stem_name = o->stem_doc ? o->stem_doc : o->stem_author;
+	if (replay_open(&rc, &rp, err, sizeof err) != TT_OK) {
+		fprintf(stderr, "tutti render: %s: %s\n", o->db, err);
+		goto out;
+	}
+	store_close(st);
+	st = NULL;
+	if (!(pcm = malloc(2 * RENDER_BLOCK * sizeof *pcm)) || sink_open(&out, o) != TT_OK) {
+		fprintf(stderr, "tutti render: %s: cannot write: %s\n", o->out, strerror(errno));
+		goto out;
+	}
+	for (;;) {
+		size_t n;
+		int64_t done, total;
+		if (replay_read(rp, pcm, RENDER_BLOCK, &n, NULL, 0, NULL) != TT_OK) {
+			fprintf(stderr, "tutti render: out of memory while replaying\n");
+			goto out;
+		}
+		if (n == 0)
+			break;
+		if (sink_write(&out, pcm, (int)n) != TT_OK) {
+			fprintf(stderr, "tutti render: %s: write error\n", o->out);
+			goto out;
+		}
+		replay_progress(rp, &done, &total);
+		if (tty)
+			progress(done, total, &last);
+	}
+	if (sink_close(&out) != TT_OK) {
+		memset(&out, 0, sizeof out);
+		fprintf(stderr, "tutti render: %s: write error\n", o->out);
+		goto out;
+	}
+	memset(&out, 0, sizeof out);
+	status = 0;
+out:
+	sink_close(&out);
+	free(pcm);
+	replay_free(rp);
+	sampler_free(bank);
+	store_close(st);
+	return status;
+}
+
 int cli_render(int argc, char **argv)
 {
 	opts o;
@@ -267,6 +418,8 @@ int cli_render(int argc, char **argv)
 		fprintf(stderr, "tutti render: %s: unknown output type (use .wav, .ogg or .opus)\n", o.out);
 		return 2;
 	}
+	if (o.db)
+		return render_session(&o);
 	rc = read_code(o.in, &code, &len);
 	if (rc < 0) {
 		fprintf(stderr, "tutti render: %s: %s\n", o.in, rc == TT_ELIMIT ?

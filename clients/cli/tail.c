@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "clients/cli/commands.h"
+#include "clients/cli/creds.h"
 #include "clients/cli/wsclient.h"
 #include "common/error.h"
 
@@ -128,6 +129,7 @@ int cli_tail(int argc, char **argv)
 		fputs(usage, stderr);
 		return 2;
 	}
+	token = creds_token(server, token); /* --token, $TUTTI_TOKEN, or tutti login's */
 	if (wsc_connect(server, &c, err, sizeof err) != TT_OK) {
 		fprintf(stderr, "tutti tail: %s: %s\n", server, err);
 		return 2;

@@ -2,6 +2,7 @@
 #include "clients/cli/wsclient.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
 #include <stdio.h>
@@ -13,6 +14,12 @@
 #include <unistd.h>
 
 #include <mbedtls/base64.h>
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/error.h>
+#include <mbedtls/net_sockets.h>
+#include <mbedtls/ssl.h>
+#include <mbedtls/x509_crt.h>
 
 #include "common/error.h"
 #include "common/limits.h"
@@ -24,13 +31,44 @@ typedef struct queued {
 } queued;
 
 struct wsc {
-	int fd;
+	wsc_link *link;
 	ws_parser parser;
 	uint8_t buf[65536];
 	size_t have, off;     /* unread bytes buf[off .. have) */
 	queued *head, *tail;
 	long long next_id;
 };
+
+/* One connection, plain or TLS. The socket is non-blocking; every wait
+ * is a poll with a deadline. */
+struct wsc_link {
+	int fd;
+	int tls;
+	mbedtls_ssl_context ssl;
+	mbedtls_ssl_config conf;
+	mbedtls_x509_crt ca;
+	mbedtls_entropy_context entropy;
+	mbedtls_ctr_drbg_context drbg;
+};
+
+/* Milliseconds a connection (TCP and TLS handshake) may take. */
+#define DIAL_TIMEOUT_MS 10000
+
+/* X25519 first, as browsers and curl offer it: mbedTLS's own default
+ * order starts with P-521 and P-384, the slowest. */
+static const mbedtls_ecp_group_id curves[] = {
+	MBEDTLS_ECP_DP_CURVE25519, MBEDTLS_ECP_DP_SECP256R1, MBEDTLS_ECP_DP_SECP384R1,
+	MBEDTLS_ECP_DP_NONE,
+};
+
+static const char *tls_cacert;
+static int tls_insecure;
+
+void wsc_set_tls(const char *cacert, int insecure)
+{
+	tls_cacert = cacert;
+	tls_insecure = insecure;
+}
 
 static int64_t now_ms(void)
 {
@@ -39,20 +77,30 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int parse_url(const char *url, char *host, size_t hcap, char *port, size_t pcap)
+/* Splits SCHEME://HOST[:PORT][/...]; *tls says whether the scheme is
+ * https or wss. Without a scheme, http. */
+static int parse_url(const char *url, char *host, size_t hcap, char *port, size_t pcap, int *tls)
 {
 	const char *p = strstr(url, "://");
 	const char *colon, *end;
 
+	*tls = 0;
+	if (p) {
+		size_t n = (size_t)(p - url);
+		if ((n == 5 && strncmp(url, "https", 5) == 0) || (n == 3 && strncmp(url, "wss", 3) == 0))
+			*tls = 1;
+		else if (!(n == 4 && strncmp(url, "http", 4) == 0) && !(n == 2 && strncmp(url, "ws", 2) == 0))
+			return TT_EINVAL;
+	}
 	p = p ? p + 3 : url;
 	end = p + strcspn(p, "/");
 	colon = memchr(p, ':', (size_t)(end - p));
 	if (!colon) {
-		if ((size_t)(end - p) >= hcap)
+		if ((size_t)(end - p) >= hcap || end == p)
 			return TT_EINVAL;
 		memcpy(host, p, (size_t)(end - p));
 		host[end - p] = '\0';
-		snprintf(port, pcap, "80");
+		snprintf(port, pcap, "%s", *tls ? "443" : "80");
 		return TT_OK;
 	}
 	if ((size_t)(colon - p) >= hcap || (size_t)(end - colon - 1) >= pcap || colon == p)
@@ -64,19 +112,21 @@ static int parse_url(const char *url, char *host, size_t hcap, char *port, size_
 	return TT_OK;
 }
 
-static int write_all(int fd, const void *data, size_t n)
+/* Waits until fd is ready for events or the deadline (-1: none). */
+static int wait_fd(int fd, short events, int64_t deadline)
 {
-	const uint8_t *p = data;
-	while (n > 0) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
+	for (;;) {
+		struct pollfd p = { fd, events, 0 };
+		int wait = deadline < 0 ? -1 : (int)(deadline - now_ms());
+		int rc;
+		if (deadline >= 0 && wait <= 0)
+			return TT_EAGAIN;
+		rc = poll(&p, 1, wait);
+		if (rc > 0)
+			return TT_OK;
+		if (rc < 0 && errno != EINTR)
 			return TT_EIO;
-		p += w;
-		n -= (size_t)w;
 	}
-	return TT_OK;
 }
 
 static int tcp_connect(const char *host, const char *port, char *err, size_t errlen)
@@ -97,19 +147,220 @@ static int tcp_connect(const char *host, const char *port, char *err, size_t err
 		fd = -1;
 	}
 	freeaddrinfo(res);
-	if (fd < 0)
+	if (fd < 0) {
 		snprintf(err, errlen, "cannot connect to %s:%s: %s", host, port, strerror(errno));
+		return -1;
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	return fd;
 }
 
-int wsc_dial(const char *url, char *host, size_t hostcap, char *port, size_t portcap,
-	     char *err, size_t errlen)
+static int bio_send(void *ctx, const unsigned char *buf, size_t len)
 {
-	if (parse_url(url, host, hostcap, port, portcap) != TT_OK) {
-		snprintf(err, errlen, "'%s' is not http://HOST:PORT", url);
-		return -1;
+	ssize_t n = send(*(int *)ctx, buf, len, MSG_NOSIGNAL);
+	if (n >= 0)
+		return (int)n;
+	return errno == EAGAIN || errno == EINTR ? MBEDTLS_ERR_SSL_WANT_WRITE
+						 : MBEDTLS_ERR_NET_SEND_FAILED;
+}
+
+static int bio_recv(void *ctx, unsigned char *buf, size_t len)
+{
+	ssize_t n = recv(*(int *)ctx, buf, len, 0);
+	if (n >= 0)
+		return (int)n;
+	return errno == EAGAIN || errno == EINTR ? MBEDTLS_ERR_SSL_WANT_READ
+						 : MBEDTLS_ERR_NET_RECV_FAILED;
+}
+
+/* Polls for what mbedTLS asked for (rc is WANT_READ or WANT_WRITE). */
+static int tls_wait(wsc_link *l, int rc, int64_t deadline)
+{
+	return wait_fd(l->fd, rc == MBEDTLS_ERR_SSL_WANT_WRITE ? POLLOUT : POLLIN, deadline);
+}
+
+/* Explains a failed certificate check in a user's terms. */
+static void verify_error(wsc_link *l, const char *host, char *err, size_t errlen)
+{
+	uint32_t flags = mbedtls_ssl_get_verify_result(&l->ssl);
+
+	if (flags & MBEDTLS_X509_BADCERT_CN_MISMATCH)
+		snprintf(err, errlen, "the server's certificate is not for '%s'", host);
+	else if (flags & MBEDTLS_X509_BADCERT_NOT_TRUSTED)
+		snprintf(err, errlen, "the server's certificate is not signed by a CA in %s "
+			 "(--cacert FILE names another; --insecure skips the check)",
+			 tls_cacert ? tls_cacert : WSC_DEFAULT_CACERT);
+	else if (flags & MBEDTLS_X509_BADCERT_EXPIRED)
+		snprintf(err, errlen, "the server's certificate has expired");
+	else if (flags & MBEDTLS_X509_BADCERT_FUTURE)
+		snprintf(err, errlen, "the server's certificate is not valid yet");
+	else
+		snprintf(err, errlen, "the server's certificate does not verify (flags 0x%x)",
+			 (unsigned)flags);
+}
+
+static int tls_start(wsc_link *l, const char *host, char *err, size_t errlen)
+{
+	static const char pers[] = "tutti cli";
+	const char *ca = tls_cacert ? tls_cacert : WSC_DEFAULT_CACERT;
+	int64_t deadline = now_ms() + DIAL_TIMEOUT_MS;
+	char why[160];
+	int rc;
+
+	l->tls = 1;
+	mbedtls_ssl_init(&l->ssl);
+	mbedtls_ssl_config_init(&l->conf);
+	mbedtls_x509_crt_init(&l->ca);
+	mbedtls_entropy_init(&l->entropy);
+	mbedtls_ctr_drbg_init(&l->drbg);
+	if (!tls_insecure && (rc = mbedtls_x509_crt_parse_file(&l->ca, ca)) < 0) {
+		snprintf(err, errlen, "--cacert %s: %s", ca, access(ca, R_OK) != 0 ? strerror(errno) :
+			 "no PEM certificate in it");
+		return TT_EINVAL;
 	}
-	return tcp_connect(host, port, err, errlen);
+	if ((rc = mbedtls_ctr_drbg_seed(&l->drbg, mbedtls_entropy_func, &l->entropy,
+					(const unsigned char *)pers, sizeof pers - 1)) != 0 ||
+	    (rc = mbedtls_ssl_config_defaults(&l->conf, MBEDTLS_SSL_IS_CLIENT,
+					      MBEDTLS_SSL_TRANSPORT_STREAM,
+					      MBEDTLS_SSL_PRESET_DEFAULT)) != 0)
+		goto fail;
+	mbedtls_ssl_conf_rng(&l->conf, mbedtls_ctr_drbg_random, &l->drbg);
+	mbedtls_ssl_conf_min_version(&l->conf, MBEDTLS_SSL_MAJOR_VERSION_3,
+				     MBEDTLS_SSL_MINOR_VERSION_3);
+	mbedtls_ssl_conf_authmode(&l->conf, tls_insecure ? MBEDTLS_SSL_VERIFY_NONE
+							 : MBEDTLS_SSL_VERIFY_REQUIRED);
+	mbedtls_ssl_conf_ca_chain(&l->conf, &l->ca, NULL);
+	mbedtls_ssl_conf_curves(&l->conf, curves);
+	if ((rc = mbedtls_ssl_setup(&l->ssl, &l->conf)) != 0 ||
+	    (rc = mbedtls_ssl_set_hostname(&l->ssl, host)) != 0)
+		goto fail;
+	mbedtls_ssl_set_bio(&l->ssl, &l->fd, bio_send, bio_recv, NULL);
+	while ((rc = mbedtls_ssl_handshake(&l->ssl)) != 0) {
+		if (rc == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) {
+			verify_error(l, host, err, errlen);
+			return TT_EPROTO;
+		}
+		if (rc != MBEDTLS_ERR_SSL_WANT_READ && rc != MBEDTLS_ERR_SSL_WANT_WRITE)
+			goto fail;
+		if (tls_wait(l, rc, deadline) != TT_OK) {
+			snprintf(err, errlen, "the TLS handshake with %s did not finish", host);
+			return TT_EIO;
+		}
+	}
+	return TT_OK;
+fail:
+	mbedtls_strerror(rc, why, sizeof why);
+	snprintf(err, errlen, "TLS with %s failed: %s", host, why);
+	return TT_EPROTO;
+}
+
+void wsc_link_close(wsc_link *l)
+{
+	if (!l)
+		return;
+	if (l->tls) {
+		mbedtls_ssl_close_notify(&l->ssl); /* once, without waiting */
+		mbedtls_ssl_free(&l->ssl);
+		mbedtls_ssl_config_free(&l->conf);
+		mbedtls_x509_crt_free(&l->ca);
+		mbedtls_ctr_drbg_free(&l->drbg);
+		mbedtls_entropy_free(&l->entropy);
+	}
+	if (l->fd >= 0)
+		close(l->fd);
+	free(l);
+}
+
+wsc_link *wsc_dial(const char *url, char *host, size_t hostcap, char *port, size_t portcap,
+		   char *err, size_t errlen)
+{
+	wsc_link *l;
+	int tls;
+
+	if (parse_url(url, host, hostcap, port, portcap, &tls) != TT_OK) {
+		snprintf(err, errlen, "'%s' is not http(s)://HOST:PORT or ws(s)://HOST:PORT", url);
+		return NULL;
+	}
+	l = calloc(1, sizeof *l);
+	if (!l) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	l->fd = tcp_connect(host, port, err, errlen);
+	if (l->fd < 0 || (tls && tls_start(l, host, err, errlen) != TT_OK)) {
+		wsc_link_close(l);
+		return NULL;
+	}
+	return l;
+}
+
+int wsc_link_send(wsc_link *l, const void *data, size_t n)
+{
+	const uint8_t *p = data;
+
+	while (n > 0) {
+		if (l->tls) {
+			int rc = mbedtls_ssl_write(&l->ssl, p, n);
+			if (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE) {
+				if (tls_wait(l, rc, -1) != TT_OK)
+					return TT_EIO;
+				continue;
+			}
+			if (rc < 0)
+				return TT_EIO;
+			p += rc;
+			n -= (size_t)rc;
+			continue;
+		}
+		ssize_t w = send(l->fd, p, n, MSG_NOSIGNAL);
+		if (w < 0 && (errno == EINTR || errno == EAGAIN)) {
+			if (wait_fd(l->fd, POLLOUT, -1) != TT_OK)
+				return TT_EIO;
+			continue;
+		}
+		if (w <= 0)
+			return TT_EIO;
+		p += w;
+		n -= (size_t)w;
+	}
+	return TT_OK;
+}
+
+int wsc_link_recv(wsc_link *l, void *buf, size_t cap, int timeout_ms, size_t *got)
+{
+	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+
+	*got = 0;
+	for (;;) {
+		if (l->tls) {
+			int rc = mbedtls_ssl_read(&l->ssl, buf, cap);
+			if (rc > 0) {
+				*got = (size_t)rc;
+				return TT_OK;
+			}
+			if (rc == 0 || rc == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY ||
+			    rc == MBEDTLS_ERR_SSL_CONN_EOF)
+				return TT_ECLOSED;
+			if (rc != MBEDTLS_ERR_SSL_WANT_READ && rc != MBEDTLS_ERR_SSL_WANT_WRITE)
+				return TT_EIO;
+			rc = tls_wait(l, rc, deadline);
+			if (rc != TT_OK)
+				return rc;
+			continue;
+		}
+		ssize_t r = recv(l->fd, buf, cap, 0);
+		if (r > 0) {
+			*got = (size_t)r;
+			return TT_OK;
+		}
+		if (r == 0)
+			return TT_ECLOSED;
+		if (errno != EAGAIN && errno != EINTR)
+			return TT_EIO;
+		int rc = wait_fd(l->fd, POLLIN, deadline);
+		if (rc != TT_OK)
+			return rc;
+	}
 }
 
 /* Sends the upgrade request and reads the response headers. */
@@ -128,15 +379,17 @@ static int handshake(wsc *c, const char *host, const char *port, char *err, size
 	n = snprintf(req, sizeof req, "GET /ws HTTP/1.1\r\nHost: %s:%s\r\nUpgrade: websocket\r\n"
 		     "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n",
 		     host, port, key);
-	if (write_all(c->fd, req, (size_t)n) != TT_OK)
+	if (wsc_link_send(c->link, req, (size_t)n) != TT_OK)
 		return TT_EIO;
 	while (!(end = memmem(c->buf, c->have, "\r\n\r\n", 4))) {
-		ssize_t r = recv(c->fd, c->buf + c->have, sizeof c->buf - c->have - 1, 0);
-		if (r <= 0 || c->have + (size_t)r >= sizeof c->buf - 1) {
+		size_t r;
+		if (wsc_link_recv(c->link, c->buf + c->have, sizeof c->buf - c->have - 1,
+				  DIAL_TIMEOUT_MS, &r) != TT_OK ||
+		    c->have + r >= sizeof c->buf - 1) {
 			snprintf(err, errlen, "the server closed the connection during the upgrade");
 			return TT_EPROTO;
 		}
-		c->have += (size_t)r;
+		c->have += r;
 	}
 	if (c->have < 12 || memcmp(c->buf + 9, "101", 3) != 0) {
 		snprintf(err, errlen, "the server refused the upgrade: %.*s", (int)(strcspn(
@@ -153,17 +406,12 @@ int wsc_connect(const char *url, wsc **out, char *err, size_t errlen)
 	ws_parser_config pc;
 	wsc *c;
 
-	if (parse_url(url, host, sizeof host, port, sizeof port) != TT_OK) {
-		snprintf(err, errlen, "'%s' is not http://HOST:PORT", url);
-		return TT_EINVAL;
-	}
 	c = calloc(1, sizeof *c);
 	if (!c)
 		return TT_ENOMEM;
-	c->fd = tcp_connect(host, port, err, errlen);
-	if (c->fd < 0 || handshake(c, host, port, err, errlen) != TT_OK) {
-		if (c->fd >= 0)
-			close(c->fd);
+	c->link = wsc_dial(url, host, sizeof host, port, sizeof port, err, errlen);
+	if (!c->link || handshake(c, host, port, err, errlen) != TT_OK) {
+		wsc_link_close(c->link);
 		free(c);
 		return TT_EIO;
 	}
@@ -184,8 +432,8 @@ void wsc_close(wsc *c)
 	ws_close_payload(WS_CLOSE_NORMAL, NULL, payload, sizeof payload);
 	if (getrandom(mask, sizeof mask, 0) == sizeof mask &&
 	    ws_frame_encode_masked(WS_OP_CLOSE, 1, payload, 2, mask, frame, sizeof frame, &n) == TT_OK)
-		write_all(c->fd, frame, n);
-	close(c->fd);
+		wsc_link_send(c->link, frame, n);
+	wsc_link_close(c->link);
 	ws_parser_fini(&c->parser);
 	while (c->head) {
 		queued *q = c->head;
@@ -211,7 +459,7 @@ static int send_frame(wsc *c, unsigned op, const void *data, size_t len)
 	}
 	rc = ws_frame_encode_masked(op, 1, data, len, mask, frame, cap, &n);
 	if (rc == TT_OK)
-		rc = write_all(c->fd, frame, n);
+		rc = wsc_link_send(c->link, frame, n);
 	free(frame);
 	return rc;
 }
@@ -252,16 +500,18 @@ static int read_message(wsc *c, int64_t deadline, json_t **msg, char *err, size_
 			}
 		}
 		c->off = c->have = 0;
-		struct pollfd p = { c->fd, POLLIN, 0 };
 		int wait = (int)(deadline - now_ms());
-		if (wait <= 0 || poll(&p, 1, wait) <= 0)
+		size_t r;
+		if (wait <= 0)
 			return TT_EAGAIN;
-		ssize_t r = recv(c->fd, c->buf, sizeof c->buf, 0);
-		if (r <= 0) {
+		int rc = wsc_link_recv(c->link, c->buf, sizeof c->buf, wait, &r);
+		if (rc == TT_EAGAIN)
+			return TT_EAGAIN;
+		if (rc != TT_OK) {
 			snprintf(err, errlen, "the server closed the connection");
 			return TT_ECLOSED;
 		}
-		c->have = (size_t)r;
+		c->have = r;
 	}
 }
 

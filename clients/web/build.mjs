@@ -1,8 +1,9 @@
 /*
  * build.mjs: bundles the web client into dist/ (node build.mjs).
  *
- * dist/ gets the three pages (index.html, perform.html, listen.html), one
- * ES module bundle per page (lobby.js, perform.js, listen.js; CodeMirror
+ * dist/ gets the four pages (index.html, perform.html, listen.html,
+ * history.html), one ES module bundle per page (lobby.js, perform.js,
+ * listen.js, history.js; CodeMirror
  * and ot.js inside), and tutti.css. tuttid serves it with --web DIR.
  * `node build.mjs --watch` rebuilds on every change.
  */
@@ -24,7 +25,7 @@ for (const f of fs.readdirSync(path.join(src, 'pages'))) {
 fs.copyFileSync(path.join(src, 'tutti.css'), path.join(out, 'tutti.css'));
 
 const options = {
-  entryPoints: ['lobby.js', 'perform.js', 'listen.js'].map((f) => path.join(src, f)),
+  entryPoints: ['lobby.js', 'perform.js', 'listen.js', 'history.js'].map((f) => path.join(src, f)),
   outdir: out,
   bundle: true,
   format: 'esm',

@@ -1006,7 +1006,7 @@ static int tempo_collect(const store_tempo *t, void *ctx)
 static void test_tempo(store *st)
 {
 	store_session s;
-	store_tempo t = { 0, NULL, 0, 0, 1, 1, 2, 0, "ann" };
+	store_tempo t = { .cycle_d = 1, .cps_n = 1, .cps_d = 2, .author = "ann" };
 	struct tempo_seen seen;
 
 	store_session_create(st, "tempo", &s);
@@ -1018,7 +1018,9 @@ static void test_tempo(store *st)
 	t.frame = 0;
 	t.cycle_n = 0;
 	t.cps_n = 3;
-	is_int(store_tempo_append(st, &t), TT_OK, "append an earlier one");
+	t.run_id = 0;
+	is_int(store_tempo_append(st, &t), TT_OK,
+	       "append one at an earlier frame (of a later run: frames restart per run)");
 	t.cps_n = 0;
 	is_int(store_tempo_append(st, &t), TT_EINVAL, "cps 0 refused");
 	t.cps_n = 1;
@@ -1030,8 +1032,8 @@ static void test_tempo(store *st)
 	memset(&seen, 0, sizeof seen);
 	is_int(store_tempo_list(st, s.id, tempo_collect, &seen), TT_OK, "list tempo");
 	is_int(seen.n, 2, "two segments");
-	ok(seen.frames[0] == 0 && seen.frames[1] == 96000 && seen.cps_n[0] == 3,
-	   "in frame order");
+	ok(seen.frames[0] == 96000 && seen.frames[1] == 0 && seen.cps_n[1] == 3,
+	   "in the order they were appended");
 }
 
 /* A writer waits busy_timeout_ms for another's lock, then TT_EAGAIN. */

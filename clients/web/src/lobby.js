@@ -1,7 +1,9 @@
 /*
  * lobby.js: the page at /: the server's health, the sessions (newest
- * first) with a link to perform in each and one to listen, and a form that
- * creates a session (POST /api/sessions) and opens it to perform.
+ * first) with a link to perform in each, one to listen and one to its
+ * history, a form that creates a session (POST /api/sessions) and opens it
+ * to perform, and an import of an exported session (POST
+ * /api/sessions/import) that opens its history page.
  */
 const $ = (id) => document.getElementById(id);
 
@@ -46,7 +48,8 @@ async function list() {
     const small = document.createElement('small');
     small.textContent = ` (${s.id}, created ${new Date(s.created_at).toLocaleString()})`;
     const id = encodeURIComponent(s.id);
-    li.append(name, small, link('perform', `/perform.html?s=${id}`, 'btn'), link('listen', `/listen.html?s=${id}`, 'btn alt'));
+    li.append(name, small, link('perform', `/perform.html?s=${id}`, 'btn'), link('listen', `/listen.html?s=${id}`, 'btn alt'),
+      link('history', `/history.html?session=${id}`, 'btn alt'));
     ul.append(li);
   }
 }
@@ -63,6 +66,26 @@ $('create').addEventListener('submit', async (ev) => {
     location.href = `/perform.html?s=${encodeURIComponent(s.id)}&t=${encodeURIComponent(s.owner_token)}`;
   } catch (e) {
     $('error').textContent = e.message;
+  }
+});
+
+/* Import: the file goes up as it is; the new session's owner token is
+ * kept like a created session's, and its history page opens. */
+$('import-file').addEventListener('change', async () => {
+  const f = $('import-file').files[0];
+  if (!f) return;
+  $('error').textContent = '';
+  $('import-status').textContent = `importing ${f.name}…`;
+  try {
+    const r = await fetch('/api/sessions/import', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: f });
+    const data = await r.json().catch(() => ({}));
+    if (!r.ok) throw new Error(data.error ? data.error.message : r.statusText);
+    localStorage.setItem(`tutti.token.${data.id}`, data.owner_token);
+    $('import-status').textContent = `imported as ${data.id}`;
+    location.href = `/history.html?session=${encodeURIComponent(data.id)}&t=${encodeURIComponent(data.owner_token)}`;
+  } catch (e) {
+    $('import-status').textContent = '';
+    $('error').textContent = `import: ${e.message}`;
   }
 });
 

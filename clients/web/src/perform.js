@@ -504,6 +504,7 @@ if (!sessionId) {
     }
   });
   $('listen-link').href = `/listen.html?s=${encodeURIComponent(sessionId)}`;
+  $('history-link').href = `/history.html?session=${encodeURIComponent(sessionId)}`;
   document.addEventListener('keydown', (e) => {
     if ((e.ctrlKey || e.metaKey) && e.key === '.') {
       e.preventDefault();
