@@ -25,8 +25,10 @@
 #define TT_MAX_IMPORT_BYTES (32 * 1024 * 1024)
 
 /* HTTP connections open at once (WebSocket ones are counted apart, after
- * their upgrade): libmicrohttpd keeps a slot each. */
-#define TT_MAX_HTTP_CONNECTIONS 1024
+ * their upgrade): libmicrohttpd keeps a slot each. TT_MAX_LISTENERS of
+ * them may be listeners; 280 more stay for API requests and WebSocket
+ * handshakes while the listener slots are all taken (tests/load/overload.py). */
+#define TT_MAX_HTTP_CONNECTIONS 1280
 
 /* Seconds an idle HTTP connection is kept open: long enough for a browser's
  * keep-alive, short enough that idle sockets do not pile up. */
@@ -143,8 +145,11 @@
 #define TT_STREAM_START_BEHIND_MS 300
 
 /* HTTP listeners (live.ogg and events together), whole server: each holds
- * a libmicrohttpd connection slot, which TT_MAX_HTTP_CONNECTIONS bounds. */
-#define TT_MAX_LISTENERS 800
+ * a libmicrohttpd connection slot (TT_MAX_HTTP_CONNECTIONS bounds them)
+ * and about 30 kB. 1,000 is the audience issue 11's soak measures
+ * (docs/operations.md, "Guarantees"); a larger one goes through Icecast
+ * relays. Past it a listener gets 503 with Retry-After. */
+#define TT_MAX_LISTENERS 1000
 
 /* Replays rendering at once for HTTP clients (server/replay_http.h). Each
  * takes a core while its client keeps up (replay runs ~100x real time),

@@ -765,14 +765,94 @@ static int64_t parse_file_id(const char *seg)
 	return errno || v <= 0 || strcmp(end, ".ogg") != 0 ? 0 : (int64_t)v;
 }
 
-enum MHD_Result archive_route_file(tt_app *app, const http_request *req)
+/* A single "Range: bytes=A-B", "A-" or "-N" against size: 1 with the span,
+ * 0 when there is none (or several, answered whole as RFC 9110 allows),
+ * -1 when it cannot be satisfied. */
+static int parse_range(const char *h, int64_t size, int64_t *from, int64_t *len)
 {
-	char path[PATH_MAX + STORE_ARCHIVE_PATH], disp[STORE_ARCHIVE_PATH + 64];
-	const char *why = "", *base;
-	int64_t id = parse_file_id(req->param2);
-	store_archive_file f;
+	long long a = -1, b = -1;
+	char *end;
+
+	if (!h || strncmp(h, "bytes=", 6) != 0 || strchr(h, ','))
+		return 0;
+	h += 6;
+	if (*h != '-') {
+		a = strtoll(h, &end, 10);
+		if (end == h || *end != '-' || a < 0)
+			return -1;
+		h = end;
+	}
+	h++;
+	if (*h) {
+		b = strtoll(h, &end, 10);
+		if (*end || b < 0)
+			return -1;
+	}
+	if (a < 0) { /* the last b bytes */
+		if (b <= 0 || size == 0)
+			return -1;
+		a = b > size ? 0 : size - b;
+		b = size - 1;
+	} else if (b < 0 || b >= size) {
+		b = size - 1;
+	}
+	if (a >= size || b < a)
+		return -1;
+	*from = a;
+	*len = b - a + 1;
+	return 1;
+}
+
+/* Answers the open file fd (size bytes; taken) whole or the request's
+ * range of it, so that players can seek. */
+static enum MHD_Result send_file(struct MHD_Connection *c, int fd, int64_t size,
+				 const store_archive_file *f)
+{
+	char disp[STORE_ARCHIVE_PATH + 64], range[96];
+	const char *base = strrchr(f->path, '/');
+	int64_t from = 0, len = size;
+	int k = parse_range(MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE),
+			    size, &from, &len);
 	struct MHD_Response *r;
 	enum MHD_Result ret;
+
+	if (k < 0) {
+		close(fd);
+		snprintf(range, sizeof range, "bytes */%lld", (long long)size);
+		return http_reply_json_hdr(c, MHD_HTTP_RANGE_NOT_SATISFIABLE,
+					   http_error_body(MHD_HTTP_RANGE_NOT_SATISFIABLE, "bad_range",
+							   "the file has %lld bytes; the Range "
+							   "asks for others", (long long)size),
+					   MHD_HTTP_HEADER_CONTENT_RANGE, range);
+	}
+	r = MHD_create_response_from_fd_at_offset64((uint64_t)len, fd, (uint64_t)from);
+	if (!r) {
+		close(fd);
+		return MHD_NO;
+	}
+	snprintf(disp, sizeof disp, "inline; filename=\"%s-%s\"", f->session_id,
+		 base ? base + 1 : f->path);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "audio/ogg");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_DISPOSITION, disp);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_X_CONTENT_TYPE_OPTIONS, "nosniff");
+	MHD_add_response_header(r, "Access-Control-Allow-Origin", "*");
+	if (k > 0) {
+		snprintf(range, sizeof range, "bytes %lld-%lld/%lld", (long long)from,
+			 (long long)(from + len - 1), (long long)size);
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_RANGE, range);
+	}
+	ret = MHD_queue_response(c, k > 0 ? MHD_HTTP_PARTIAL_CONTENT : MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+enum MHD_Result archive_route_file(tt_app *app, const http_request *req)
+{
+	char path[PATH_MAX + STORE_ARCHIVE_PATH];
+	const char *why = "";
+	int64_t id = parse_file_id(req->param2);
+	store_archive_file f;
 	struct stat st;
 	int rc = TT_ENOTFOUND, fd;
 
@@ -801,19 +881,5 @@ enum MHD_Result archive_route_file(tt_app *app, const http_request *req)
 					(long long)id, f.path);
 	}
 	/* A file still being written is served as far as it is written. */
-	r = MHD_create_response_from_fd((size_t)st.st_size, fd);
-	if (!r) {
-		close(fd);
-		return MHD_NO;
-	}
-	base = strrchr(f.path, '/');
-	snprintf(disp, sizeof disp, "inline; filename=\"%s-%s\"", f.session_id,
-		 base ? base + 1 : f.path);
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "audio/ogg");
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_DISPOSITION, disp);
-	MHD_add_response_header(r, MHD_HTTP_HEADER_X_CONTENT_TYPE_OPTIONS, "nosniff");
-	MHD_add_response_header(r, "Access-Control-Allow-Origin", "*");
-	ret = MHD_queue_response(req->conn, MHD_HTTP_OK, r);
-	MHD_destroy_response(r);
-	return ret;
+	return send_file(req->conn, fd, (int64_t)st.st_size, &f);
 }

@@ -9,7 +9,7 @@ SERVER_TESTS = tests/server/http_api.py tests/server/ws_raw.py \
 	tests/server/limits.py tests/server/auth.py tests/server/chat.py \
 	tests/server/accounts.py tests/server/cli_login.py tests/server/backup.py \
 	tests/server/metrics.py tests/server/install.py tests/server/icecast_relay.py \
-	tests/server/hostile.py tests/server/cli_tools.py tests/server/history.py \
+	tests/server/hostile.py tests/server/slowloris.py tests/server/cli_tools.py tests/server/history.py \
 	tests/server/export_import.py \
 	tests/server/icecast.py tests/server/cli_edit.py tests/server/tls.py \
 	tests/server/osc.py \

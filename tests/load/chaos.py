@@ -167,7 +167,7 @@ def part_kill():
     restart_ms = []
     time.sleep(3)
     for k in range(KILLS):
-        time.sleep(round_s * (0.5 + rng.random()))
+        time.sleep(round_s * (0.75 + 0.5 * rng.random()))  # 3 to 5 s: time to reconnect
         srv.proc.send_signal(signal.SIGKILL)
         srv.proc.wait()
         kills += 1

@@ -175,6 +175,26 @@ for i in range(len(closed)):
 t.ok(len(serials) == len(closed), "every file has its own Ogg serial number")
 t.ok(sine_files >= 1, "440 Hz is in the archive after the landing (%d files)" % sine_files)
 
+# Ranges, so that a player can seek in a file.
+f0 = closed[0]
+with open(os.path.join(tmp, "got-0.ogg"), "rb") as fh:
+    whole = fh.read()
+size = len(whole)
+st, hdrs, _ = srv.request("GET", f0["url"])
+t.eq(hdrs.get("accept-ranges"), "bytes", "a file says it takes ranges")
+for rng, want in (("bytes=0-99", (0, 99)), ("bytes=100-", (100, size - 1)),
+                  ("bytes=-10", (size - 10, size - 1)), ("bytes=5-%d" % (size + 50), (5, size - 1))):
+    st, hdrs, data = srv.request("GET", f0["url"], headers={"Range": rng})
+    t.ok(st == 206 and data == whole[want[0]:want[1] + 1] and
+         hdrs.get("content-range") == "bytes %d-%d/%d" % (want[0], want[1], size),
+         "Range %s: 206 with those bytes" % rng, (st, hdrs.get("content-range"), len(data)))
+for rng in ("bytes=%d-" % size, "bytes=9-3", "bytes=x-1", "bytes=-0"):
+    st, hdrs, body = srv.request("GET", f0["url"], headers={"Range": rng})
+    t.ok(st == 416 and hdrs.get("content-range") == "bytes */%d" % size and b"bad_range" in body,
+         "Range %s: 416 saying the size" % rng, (st, hdrs.get("content-range"), body))
+st, _, data = srv.request("GET", f0["url"], headers={"Range": "bytes=0-1,5-9"})
+t.ok(st == 200 and data == whole, "several ranges: the whole file (200)")
+
 # Access, as for the stream: public now; then token-only.
 c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
 c.request("POST", "/api/sessions/%s/invites" % sid, body=json.dumps({"role": "listener"}),
