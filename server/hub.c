@@ -169,9 +169,11 @@ int hub_start(tt_app *app, live_session *s)
 void hub_stop(live_session *s)
 {
 	if (s->audio) {
-		live_stop(s->audio);
+		/* Where the run got to, before its frame counter goes with it
+		 * (a block may still follow: replay then stops a block short). */
 		if (hub_app)
 			save_progress(hub_app, s);
+		live_stop(s->audio);
 		s->audio = NULL;
 	}
 	if (s->pcm_fd >= 0)
