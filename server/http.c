@@ -194,7 +194,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		*upload_size = 0;
 		return MHD_YES;
 	}
-	http_guard_dispatched(h->guard, c, strcmp(url, "/ws") == 0);
+	http_guard_dispatched(h->guard, c);
 	if (rs->too_large)
 		return http_reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "too_large",
 					"request body exceeds the limit of %zu bytes (%s)",
@@ -270,7 +270,8 @@ int http_start(tt_app *app, http_server **out, char *err, size_t errlen)
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	h = calloc(1, sizeof *h);
-	if (!h || http_guard_new(TT_MAX_HTTP_PENDING_PER_ADDRESS, &h->guard) != TT_OK) {
+	if (!h || http_guard_new(TT_MAX_HTTP_PENDING_PER_ADDRESS,
+						TT_MAX_HTTP_CONNECTIONS, &h->guard) != TT_OK) {
 		free(h);
 		return TT_ENOMEM;
 	}
@@ -298,7 +299,10 @@ int http_start(tt_app *app, http_server **out, char *err, size_t errlen)
 				     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 				     MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
 				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)TT_HTTP_IDLE_TIMEOUT_S,
-				     MHD_OPTION_CONNECTION_LIMIT, (unsigned)TT_MAX_HTTP_CONNECTIONS,
+				     /* Upgraded WebSockets stay on libmicrohttpd's books
+				      * until they close, so they count here as well. */
+				     MHD_OPTION_CONNECTION_LIMIT,
+				     (unsigned)(TT_MAX_HTTP_CONNECTIONS + TT_MAX_WS_CONNECTIONS),
 				     MHD_OPTION_NOTIFY_CONNECTION, http_guard_notify, h->guard,
 				     MHD_OPTION_END);
 	if (!h->daemon) {
@@ -325,6 +329,12 @@ int http_start(tt_app *app, http_server **out, char *err, size_t errlen)
 	h->port = di ? di->port : app->cfg.listen_port;
 	*out = h;
 	return TT_OK;
+}
+
+void http_upgraded(tt_app *app, struct MHD_Connection *c)
+{
+	if (app->http)
+		http_guard_upgraded(app->http->guard, c);
 }
 
 int http_port(const http_server *h)

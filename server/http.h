@@ -46,6 +46,9 @@ typedef struct http_request {
 /* Starts the daemon on cfg's address. On success *out serves requests on
  * its own thread until http_stop. err says why it could not start. */
 int http_start(tt_app *app, http_server **out, char *err, size_t errlen);
+/* ws_conn.c, when libmicrohttpd hands an upgraded socket over: the
+ * connection leaves the HTTP limits (server/http_guard.h). */
+void http_upgraded(tt_app *app, struct MHD_Connection *c);
 /* The port actually bound (useful with port 0). */
 int http_port(const http_server *h);
 void http_stop(http_server *h);

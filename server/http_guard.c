@@ -35,6 +35,7 @@ struct http_guard {
 	pthread_t thread;
 	int stop;
 	int max_per_address;
+	int max_http, n_http;   /* connections not upgraded */
 	watched *all;
 	addr_count *addrs;
 	size_t n_addrs, cap_addrs;
@@ -103,20 +104,22 @@ enum MHD_Result http_guard_accept(void *cls, const struct sockaddr *addr, sockle
 	http_guard *g = cls;
 	char text[INET6_ADDRSTRLEN];
 	addr_count *a;
-	int refuse;
+	int refuse, full;
 
 	(void)addrlen;
-	if (g->max_per_address <= 0)
-		return MHD_YES;
 	addr_text(addr, text);
 	pthread_mutex_lock(&g->lock);
 	a = count_of(g, text, 0);
-	refuse = a && a->n >= g->max_per_address;
+	refuse = g->max_per_address > 0 && a && a->n >= g->max_per_address;
+	full = g->n_http >= g->max_http;
 	pthread_mutex_unlock(&g->lock);
 	if (refuse)
 		log_warn("http", "%s has %d requests under way (TT_MAX_HTTP_PENDING_PER_ADDRESS): "
 			 "refusing another connection", text, g->max_per_address);
-	return refuse ? MHD_NO : MHD_YES;
+	else if (full)
+		log_warn("http", "%d HTTP connections are open (TT_MAX_HTTP_CONNECTIONS): refusing "
+			 "one from %s", g->max_http, text);
+	return refuse || full ? MHD_NO : MHD_YES;
 }
 
 void http_guard_notify(void *cls, struct MHD_Connection *c, void **socket_context,
@@ -139,6 +142,7 @@ void http_guard_notify(void *cls, struct MHD_Connection *c, void **socket_contex
 		if (g->all)
 			g->all->prev = w;
 		g->all = w;
+		g->n_http++;
 		set_pending(g, w, 1);
 		pthread_mutex_unlock(&g->lock);
 		*socket_context = w;
@@ -151,6 +155,8 @@ void http_guard_notify(void *cls, struct MHD_Connection *c, void **socket_contex
 	 * a descriptor number that was reused. */
 	pthread_mutex_lock(&g->lock);
 	set_pending(g, w, 0);
+	if (!w->final)
+		g->n_http--;
 	if (w->prev)
 		w->prev->next = w->next;
 	else
@@ -169,7 +175,7 @@ static watched *of(struct MHD_Connection *c)
 	return ci ? ci->socket_context : NULL;
 }
 
-void http_guard_dispatched(http_guard *g, struct MHD_Connection *c, int final)
+void http_guard_dispatched(http_guard *g, struct MHD_Connection *c)
 {
 	watched *w = of(c);
 
@@ -177,7 +183,20 @@ void http_guard_dispatched(http_guard *g, struct MHD_Connection *c, int final)
 		return;
 	pthread_mutex_lock(&g->lock);
 	set_pending(g, w, 0);
-	w->final |= final;
+	pthread_mutex_unlock(&g->lock);
+}
+
+void http_guard_upgraded(http_guard *g, struct MHD_Connection *c)
+{
+	watched *w = of(c);
+
+	if (!g || !w)
+		return;
+	pthread_mutex_lock(&g->lock);
+	set_pending(g, w, 0);
+	if (!w->final)
+		g->n_http--;
+	w->final = 1;
 	pthread_mutex_unlock(&g->lock);
 }
 
@@ -219,13 +238,14 @@ static void *watchdog(void *arg)
 	return NULL;
 }
 
-int http_guard_new(int pending_per_address, http_guard **out)
+int http_guard_new(int pending_per_address, int max_http, http_guard **out)
 {
 	http_guard *g = calloc(1, sizeof *g);
 
 	if (!g)
 		return TT_ENOMEM;
 	g->max_per_address = pending_per_address;
+	g->max_http = max_http;
 	pthread_mutex_init(&g->lock, NULL);
 	pthread_cond_init(&g->wake, NULL);
 	if (pthread_create(&g->thread, NULL, watchdog, g) != 0) {

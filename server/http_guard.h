@@ -13,14 +13,19 @@
  *     second; libmicrohttpd then closes it as if the peer had gone).
  *  2. Per address: at most TT_MAX_HTTP_PENDING_PER_ADDRESS connections of
  *     one peer address may be in that state; more are refused at accept.
+ *  3. In all: at most TT_MAX_HTTP_CONNECTIONS connections that are not
+ *     upgraded WebSockets; more are refused at accept. (libmicrohttpd's
+ *     own limit counts upgraded sockets too, so it is set to the sum of
+ *     both limits and this one keeps HTTP to its share.)
  *
  * A connection whose request is complete is no longer watched: a listener
  * may stream for hours, an upgraded WebSocket belongs to the loop (which
  * has its own limits). Honest clients send a request in milliseconds.
  *
- *   accepted ──http_guard_started──► PENDING ──http_guard_dispatched──► SERVED
- *      ▲                               │ deadline: socket shut down      │
- *      └──────────── http_guard_request_done (keep-alive) ───────────────┘
+ *   accepted ──http_guard_notify──► PENDING ──http_guard_dispatched──► SERVED
+ *      ▲                              │ deadline: socket shut down       │  │
+ *      └─────────── http_guard_request_done (keep-alive) ────────────────┘  │
+ *                                         UPGRADED ◄──http_guard_upgraded──┘
  *
  * Threads: the callbacks run on libmicrohttpd's thread; the watchdog is the
  * guard's own. Never on the render thread.
@@ -32,8 +37,9 @@
 
 typedef struct http_guard http_guard;
 
-/* Starts the watchdog. pending_per_address 0 means no per-address limit. */
-int http_guard_new(int pending_per_address, http_guard **out);
+/* Starts the watchdog. pending_per_address 0 means no per-address limit;
+ * max_http caps connections that are not upgraded. */
+int http_guard_new(int pending_per_address, int max_http, http_guard **out);
 /* Stops the watchdog; after MHD_stop_daemon. NULL is fine. */
 void http_guard_free(http_guard *g);
 
@@ -43,9 +49,10 @@ enum MHD_Result http_guard_accept(void *cls, const struct sockaddr *addr, sockle
 void http_guard_notify(void *cls, struct MHD_Connection *c, void **socket_context,
 		       enum MHD_ConnectionNotificationCode toe);
 
-/* The request on c is complete (it is being answered): stop watching.
- * final: the connection leaves HTTP (an upgrade) and is never rearmed. */
-void http_guard_dispatched(http_guard *g, struct MHD_Connection *c, int final);
+/* The request on c is complete (it is being answered): stop watching. */
+void http_guard_dispatched(http_guard *g, struct MHD_Connection *c);
+/* c became a WebSocket: never watched again, and no longer HTTP. */
+void http_guard_upgraded(http_guard *g, struct MHD_Connection *c);
 /* The request on c ended; a kept-alive connection waits for the next one
  * under the same rules. */
 void http_guard_request_done(http_guard *g, struct MHD_Connection *c);

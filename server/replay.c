@@ -98,17 +98,28 @@ typedef struct loader {
 	size_t cap_items, cap_runs, cap_authors;
 } loader;
 
+/* Makes room for one more element of size bytes in *arr (n used, *cap
+ * allocated, doubling from first); TT_ENOMEM on failure. */
+static int grow(void *arr, size_t n, size_t *cap, size_t size, size_t first)
+{
+	void **p = arr, *q;
+	size_t c;
+
+	if (n < *cap)
+		return TT_OK;
+	c = *cap ? 2 * *cap : first;
+	if (!(q = realloc(*p, c * size)))
+		return TT_ENOMEM;
+	*p = q;
+	*cap = c;
+	return TT_OK;
+}
+
 static item *new_item(loader *ld)
 {
 	replay *rp = ld->rp;
-	if (rp->n_items == ld->cap_items) {
-		size_t cap = ld->cap_items ? 2 * ld->cap_items : 64;
-		item *p = realloc(rp->items, cap * sizeof *p);
-		if (!p)
-			return NULL;
-		rp->items = p;
-		ld->cap_items = cap;
-	}
+	if (grow(&rp->items, rp->n_items, &ld->cap_items, sizeof rp->items[0], 64) != TT_OK)
+		return NULL;
 	memset(&rp->items[rp->n_items], 0, sizeof rp->items[0]);
 	return &rp->items[rp->n_items++];
 }
@@ -127,14 +138,8 @@ static int load_run(const store_run *r, void *arg)
 	loader *ld = arg;
 	replay *rp = ld->rp;
 
-	if (rp->n_runs == ld->cap_runs) {
-		size_t cap = ld->cap_runs ? 2 * ld->cap_runs : 8;
-		run_span *p = realloc(rp->runs, cap * sizeof *p);
-		if (!p)
-			return ld->rc = TT_ENOMEM;
-		rp->runs = p;
-		ld->cap_runs = cap;
-	}
+	if (grow(&rp->runs, rp->n_runs, &ld->cap_runs, sizeof rp->runs[0], 8) != TT_OK)
+		return ld->rc = TT_ENOMEM;
 	memset(&rp->runs[rp->n_runs], 0, sizeof rp->runs[0]);
 	rp->runs[rp->n_runs].run = *r;
 	rp->runs[rp->n_runs].run.session_id = NULL;
@@ -153,14 +158,9 @@ static int load_eval(const store_eval *ev, void *arg)
 	store_doc doc;
 	item *it;
 
-	if (rp->n_authors == ld->cap_authors) {
-		size_t cap = ld->cap_authors ? 2 * ld->cap_authors : 64;
-		author_of *p = realloc(rp->authors, cap * sizeof *p);
-		if (!p)
-			return ld->rc = TT_ENOMEM;
-		rp->authors = p;
-		ld->cap_authors = cap;
-	}
+	if (grow(&rp->authors, rp->n_authors, &ld->cap_authors, sizeof rp->authors[0], 64) !=
+	    TT_OK)
+		return ld->rc = TT_ENOMEM;
 	rp->authors[rp->n_authors].eval_id = ev->id;
 	if (!(rp->authors[rp->n_authors].author = strdup(ev->author)))
 		return ld->rc = TT_ENOMEM;

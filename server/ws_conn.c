@@ -533,6 +533,7 @@ static void on_upgraded(void *cls, struct MHD_Connection *c, void *req_cls,
 	char addr[INET6_ADDRSTRLEN];
 
 	(void)req_cls;
+	http_upgraded(app, c);
 	peer_address(c, addr, sizeof addr);
 	if (!wc || (extra_in_size && !(wc->early = malloc(extra_in_size)))) {
 		free(wc);

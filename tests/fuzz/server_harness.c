@@ -82,7 +82,7 @@ static char *http_roundtrip(const char *req)
 	if (!buf)
 		fs_fail("out of memory", NULL);
 	fs_write_all(fd, req, strlen(req));
-	while ((r = read(fd, buf + n, cap - 1 - n)) > 0)
+	while ((r = fs_read(fd, buf + n, cap - 1 - n)) > 0)
 		n += (size_t)r;
 	buf[n] = '\0';
 	close(fd);
@@ -213,12 +213,29 @@ int fs_connect(void)
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0)
-		fs_fail("cannot connect to the server", strerror(errno));
+	if (fd < 0)
+		fs_fail("socket", strerror(errno));
+	/* libFuzzer's -timeout ticks with SIGALRM: EINTR is no failure. */
+	while (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+		if (errno == EISCONN)
+			break;
+		if (errno != EINTR && errno != EALREADY && errno != EINPROGRESS)
+			fs_fail("cannot connect to the server", strerror(errno));
+	}
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
 	return fd;
+}
+
+ssize_t fs_read(int fd, void *buf, size_t n)
+{
+	ssize_t r;
+
+	do
+		r = read(fd, buf, n);
+	while (r < 0 && errno == EINTR);
+	return r;
 }
 
 int fs_write_all(int fd, const void *buf, size_t n)
@@ -265,7 +282,7 @@ fs_ws *fs_ws_open(void)
 	fs_write_all(w->fd, req, sizeof req - 1);
 	/* The 101 response, then frames (possibly in the same read). */
 	while (!end) {
-		ssize_t r = read(w->fd, w->buf + w->have, sizeof w->buf - 1 - w->have);
+		ssize_t r = fs_read(w->fd, w->buf + w->have, sizeof w->buf - 1 - w->have);
 		if (r <= 0)
 			fs_fail("no answer to the WebSocket upgrade", strerror(errno));
 		w->have += (size_t)r;
@@ -326,7 +343,7 @@ const char *fs_ws_recv(fs_ws *w, size_t *len)
 			return NULL;
 		if (w->off == w->have)
 			w->off = w->have = 0;
-		ssize_t r = read(w->fd, w->buf + w->have, sizeof w->buf - w->have);
+		ssize_t r = fs_read(w->fd, w->buf + w->have, sizeof w->buf - w->have);
 		if (r == 0 || (r < 0 && (errno == ECONNRESET || errno == EPIPE))) {
 			w->closed = 1;
 			return NULL;

@@ -18,6 +18,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* Seconds a reply may take before the harness calls it a hang. */
 #define FUZZ_REPLY_TIMEOUT_S 10
@@ -37,6 +38,9 @@ int fs_connect(void);
 /* Writes everything (aborts on failure other than the peer's close);
  * returns 0, or -1 when the peer closed. */
 int fs_write_all(int fd, const void *buf, size_t n);
+
+/* read(), again after EINTR (libFuzzer's timer interrupts it). */
+ssize_t fs_read(int fd, void *buf, size_t n);
 
 /* A WebSocket client connection (RFC 6455, masked frames). */
 typedef struct fs_ws fs_ws;

@@ -53,6 +53,19 @@ t.diag("seed %d, %d kills, parts %s" % (SEED, KILLS, ",".join(PARTS)))
 rng = random.Random(SEED)
 resource.setrlimit(resource.RLIMIT_NOFILE, (8192, 8192))
 result = {"kills": 0, "lost_ops": 0}
+# Every tuttid and client process started here, so that a part that
+# breaks half-way leaves nothing running (see the end).
+children = []
+_start = Server.start
+
+
+def _tracked_start(self, *a, **k):
+    r = _start(self, *a, **k)
+    children.append(self.proc)
+    return r
+
+
+Server.start = _tracked_start
 
 
 def free_port():
@@ -150,6 +163,7 @@ def part_kill():
     recorder = subprocess.Popen([TUTTI, "listen", "--server", url, "--session", sid, "--token", tok,
                                  "-o", rec_path], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True)
+    children.extend([editor, recorder])
     edit_doc = None
     t.ok(until(lambda: find_doc(srv, sid, tok, "score.js") is not None),
          "tutti edit created its document")
@@ -163,6 +177,7 @@ def part_kill():
     probe = loadlib.run_listeners(port, "/s/%s/live.ogg?t=%s" % (sid, tok), n_listen,
                                   (KILLS + 2) * (round_s + 3) + 10, rate=200, reconnect=True,
                                   save=save, save_count=n_listen, save_pages=200)
+    children.append(probe)
     kills = 0
     restart_ms = []
     time.sleep(3)
@@ -374,8 +389,8 @@ def part_ro():
     fs = mount_tmpfs("16m")
     tmp = tempfile.mkdtemp(prefix="tutti-ro-")
     db = os.path.join(fs, "tutti.db")
+    srv = Server(tmpdir=tmp, db=db, args=["--log-level", "info"]).start()
     try:
-        srv = Server(tmpdir=tmp, db=db, args=["--log-level", "info"]).start()
         st, sess = srv.json("POST", "/api/sessions", {"name": "ro"})
         sid, tok = sess["id"], sess["owner_token"]
         ws = srv.ws()
@@ -421,6 +436,9 @@ def part_ro():
              "integrity_check passes after the refused start")
         con.close()
     finally:
+        if srv.alive():
+            srv.stop()
+        subprocess.run(["mount", "-o", "remount,rw", fs], capture_output=True)
         umount(fs)
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -437,6 +455,7 @@ def part_stop():
         f.write("start\n")
     editor = subprocess.Popen([TUTTI, "edit", path, "--server", url, "--session", sid, "--token", tok],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    children.append(editor)
     doc = None
     until(lambda: find_doc(srv, sid, tok, "big.txt") is not None)
     doc = find_doc(srv, sid, tok, "big.txt")
@@ -506,6 +525,7 @@ def part_net():
         p.start()
     probe = loadlib.run_listeners(proxy.port, "/s/%s/live.ogg?t=%s" % (sid, tok), 5, 20, rate=50,
                                   buffer_ms=500)
+    children.append(probe)
     time.sleep(8)
     proxy.stall(2.0)    # a 2 s stall, as a link that drops out for a moment
     time.sleep(10)
@@ -538,6 +558,11 @@ for name, fn in (("kill", part_kill), ("disk", part_disk), ("ro", part_ro), ("st
         except Exception as e:  # a part that breaks must fail, not stop the others
             import traceback
             t.ok(False, "part %s ran to its end" % name, traceback.format_exc())
+for p in children:
+    if p is not None and p.poll() is None:
+        p.send_signal(signal.SIGCONT)
+        p.kill()
+        p.wait()
 t.diag("chaos: " + " ".join("%s=%s" % kv for kv in result.items()))
 if os.environ.get("TT_LOAD_RESULT"):
     with open(os.environ["TT_LOAD_RESULT"], "w") as f:

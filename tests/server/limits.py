@@ -1,8 +1,14 @@
-"""Flood limits, each at N and N+1: WebSocket connections per address,
-edit operations and evaluations per second per connection. A refused
-request gets "rate_limited" and the others are unaffected."""
+"""Flood limits, each at N and N+1: WebSocket connections per address and
+in all, HTTP connections in all, documents open per connection, edit
+operations and evaluations per second per connection. A refused request
+gets a clear error and the others are unaffected. (Pending requests per
+address and the request deadline: tests/server/slowloris.py.)"""
 import os
+import re
+import resource
+import socket
 import sys
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from tuttitest import Tap, Server  # noqa: E402
@@ -11,7 +17,116 @@ MAX_WS_PER_ADDRESS = 64     # TT_MAX_WS_PER_ADDRESS
 MAX_OPS_PER_SECOND = 200    # TT_MAX_OPS_PER_SECOND
 MAX_EVALS_PER_SECOND = 10   # TT_MAX_EVALS_PER_SECOND
 
+
+def limit(name):
+    """The value of a limit in common/limits.h (a plain integer there)."""
+    src = os.environ.get("TT_SRCDIR") or os.path.join(os.path.dirname(__file__), "..", "..")
+    with open(os.path.join(src, "common", "limits.h")) as f:
+        m = re.search(r"#define %s (\d+)\n" % name, f.read())
+    return int(m.group(1))
+
+
+MAX_HTTP_CONNECTIONS = limit("TT_MAX_HTTP_CONNECTIONS")
+MAX_WS_CONNECTIONS = limit("TT_MAX_WS_CONNECTIONS")
+MAX_OPEN_DOCS = limit("TT_MAX_OPEN_DOCS")
+PER_ADDRESS = 100  # under TT_MAX_HTTP_PENDING_PER_ADDRESS: many loopback addresses
+
 t = Tap()
+
+
+def connect_from(addr, port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind((addr, 0))
+    s.settimeout(10)
+    s.connect(("127.0.0.1", port))
+    return s
+
+
+def address(i):
+    """The i-th of many client addresses: 127.0.(1 + i / 25000).(2 + ...)."""
+    k = i // PER_ADDRESS
+    return "127.0.%d.%d" % (1 + k // 250, 2 + k % 250)
+
+
+def is_open(s):
+    """True while the server has neither closed nor reset s."""
+    s.settimeout(0)
+    try:
+        return s.recv(1, socket.MSG_PEEK) != b""
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+
+
+def upgrade(s):
+    s.settimeout(10)
+    s.sendall(b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+              b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+    data = b""
+    while b"\r\n\r\n" not in data:
+        d = s.recv(4096)
+        if not d:
+            break
+        data += d
+    return data
+
+
+# Thousands of sockets: this process and the tuttid it starts need the
+# descriptors (Debian's default soft limit is 1024).
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+want = MAX_WS_CONNECTIONS + MAX_HTTP_CONNECTIONS + 512
+if soft < want and (hard == resource.RLIM_INFINITY or hard >= want):
+    resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+fds = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+# ---- HTTP connections in all ----
+with Server() as srv:
+    conns = [connect_from(address(i), srv.port) for i in range(MAX_HTTP_CONNECTIONS)]
+    time.sleep(0.5)
+    t.ok(all(is_open(c) for c in conns), "TT_MAX_HTTP_CONNECTIONS (%d) connections are kept"
+         % MAX_HTTP_CONNECTIONS)
+    extra = connect_from("127.0.250.250", srv.port)
+    time.sleep(0.5)
+    t.ok(not is_open(extra), "connection N+1 is refused at once")
+    extra.close()
+    conns.pop().close()
+    time.sleep(0.3)
+    again = connect_from("127.0.250.250", srv.port)
+    again.settimeout(10)
+    again.sendall(b"GET /api/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    t.ok(again.recv(12) == b"HTTP/1.1 200", "after one closes, another is served")
+    again.close()
+    for c in conns:
+        c.close()
+    t.ok(any("TT_MAX_HTTP_CONNECTIONS" in l for l in srv.log), "the refusal is logged, naming the "
+         "limit")
+
+# ---- WebSocket connections in all ----
+if fds < MAX_WS_CONNECTIONS + 100:
+    t.ok(True, "# SKIP TT_MAX_WS_CONNECTIONS needs %d descriptors; the limit here is %d"
+         % (MAX_WS_CONNECTIONS + 100, fds))
+else:
+    with Server(args=["--ws-per-address", str(MAX_WS_CONNECTIONS)]) as srv:
+        ws = []
+        statuses = []
+        for i in range(MAX_WS_CONNECTIONS):
+            s = connect_from(address(i), srv.port)
+            statuses.append(upgrade(s)[:12])
+            ws.append(s)
+        t.ok(statuses.count(b"HTTP/1.1 101") == MAX_WS_CONNECTIONS,
+             "TT_MAX_WS_CONNECTIONS (%d) WebSockets are open at once (upgraded ones take no HTTP "
+             "slot)" % MAX_WS_CONNECTIONS, set(statuses))
+        extra = connect_from("127.0.250.250", srv.port)
+        r = upgrade(extra)
+        t.ok(r.startswith(b"HTTP/1.1 503") and b"TT_MAX_WS_CONNECTIONS" in r and
+             b"Retry-After" in r, "WebSocket N+1 is 503 naming TT_MAX_WS_CONNECTIONS", r[:300])
+        extra.close()
+        st, h = srv.json("GET", "/api/health")
+        t.ok(st == 200 and h["websockets"] == MAX_WS_CONNECTIONS,
+             "HTTP requests are still served meanwhile", h)
+        for s in ws:
+            s.close()
 
 
 def replies(ws, ids):
@@ -99,6 +214,23 @@ with Server() as srv:
          "evaluation N+1 is rate_limited", got[ids[-1]])
     r = b.call({"type": "tempo", "id": 5, "cps": 0.6})
     t.ok(r.get("type") == "tempo", "another performer can still change the tempo", r)
+
+    # Documents open on one connection: N, then N+1.
+    d = srv.ws()
+    d.call({"type": "join", "id": 1, "session": sid, "token": tok})
+    opened = []
+    for i in range(MAX_OPEN_DOCS + 1):
+        di = d.call({"type": "doc.create", "id": 10 + i, "name": "open-%d" % i})["doc"]["id"]
+        opened.append(d.call({"type": "doc.open", "id": 1000 + i, "doc": di}))
+    t.ok(all(m.get("type") == "doc.snapshot" for m in opened[:MAX_OPEN_DOCS]),
+         "TT_MAX_OPEN_DOCS (%d) documents open on one connection" % MAX_OPEN_DOCS)
+    last = opened[-1]
+    t.ok(last.get("type") == "error" and last["error"]["code"] == "too_many" and
+         "TT_MAX_OPEN_DOCS" in last["error"]["message"], "document N+1 is refused", last)
+    d.call({"type": "doc.close", "id": 5000, "doc": opened[0]["doc"]})
+    r = d.call({"type": "doc.open", "id": 5001, "doc": last.get("doc") or di})
+    t.ok(r.get("type") == "doc.snapshot", "after closing one, it opens", r)
+    d.close()
     for ws in (a, b, e):
         ws.close()
 t.done()
