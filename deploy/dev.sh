@@ -93,9 +93,8 @@ check_sanitized() {
 	fi
 	make -C build-san -j"$(nproc)" -s
 	san_rc=0
-	ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:strict_string_checks=1 \
+	ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-	LSAN_OPTIONS=suppressions="$top/tests/fuzz/lsan.supp" \
 		make -C build-san -k -j"$(nproc)" check >build-san/check.out 2>&1 || san_rc=$?
 	grep -aE '^(FAIL|XPASS|ERROR|SKIP):' build-san/check.out | sed 's/^/sanitizers: /' || true
 	say "the sanitizer build and suite took $((SECONDS - t0)) s"

@@ -71,9 +71,14 @@ static int64_t wall_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* A pending evaluation holds a reference to its program of its own (taken
+ * in evaluate_eval), so the program outlives the track tables that drop
+ * theirs first: at shutdown live_stop frees the render thread's tables
+ * before evaluate_forget runs (the sanitizer build found the read after
+ * free that checking refs == 0 here used to be). */
 static void pe_free(pending_eval *pe)
 {
-	if (pe->prog && pe->prog->refs == 0) {
+	if (pe->prog && --pe->prog->refs == 0) {
 		program_free(pe->prog->p);
 		free(pe->prog);
 	}
@@ -463,6 +468,7 @@ void evaluate_eval(rpc_state *rs, ws_conn *wc, json_t *req, json_t *id)
 		rpc_error(wc, id, "internal", "out of memory");
 		return;
 	}
+	pe->prog->refs = 1; /* the pending evaluation's own (pe_free) */
 	memcpy(pe->code, text + ba, bb - ba);
 	pe->code[bb - ba] = '\0';
 	pe->code_len = bb - ba;

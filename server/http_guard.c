@@ -36,6 +36,7 @@ struct http_guard {
 	int stop;
 	int max_per_address;
 	int max_http, n_http;   /* connections not upgraded */
+	int64_t warned_ms;      /* last refusal logged: at most one a second */
 	watched *all;
 	addr_count *addrs;
 	size_t n_addrs, cap_addrs;
@@ -104,7 +105,7 @@ enum MHD_Result http_guard_accept(void *cls, const struct sockaddr *addr, sockle
 	http_guard *g = cls;
 	char text[INET6_ADDRSTRLEN];
 	addr_count *a;
-	int refuse, full;
+	int refuse, full, quiet;
 
 	(void)addrlen;
 	addr_text(addr, text);
@@ -112,11 +113,14 @@ enum MHD_Result http_guard_accept(void *cls, const struct sockaddr *addr, sockle
 	a = count_of(g, text, 0);
 	refuse = g->max_per_address > 0 && a && a->n >= g->max_per_address;
 	full = g->n_http >= g->max_http;
+	quiet = !(refuse || full) || now_ms() - g->warned_ms < 1000;
+	if (!quiet)
+		g->warned_ms = now_ms();
 	pthread_mutex_unlock(&g->lock);
-	if (refuse)
+	if (!quiet && refuse)
 		log_warn("http", "%s has %d requests under way (TT_MAX_HTTP_PENDING_PER_ADDRESS): "
 			 "refusing another connection", text, g->max_per_address);
-	else if (full)
+	else if (!quiet)
 		log_warn("http", "%d HTTP connections are open (TT_MAX_HTTP_CONNECTIONS): refusing "
 			 "one from %s", g->max_http, text);
 	return refuse || full ? MHD_NO : MHD_YES;

@@ -202,9 +202,26 @@ typedef struct start_req {
 	char sid[32];
 	int rc;
 	int done;
+	int refs;               /* the waiter's and the loop task's */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 } start_req;
+
+/* Whoever lets go last frees q: the waiter gives up after a second, and
+ * the loop may run the task later (the sanitizer build saw the leak). */
+static void start_req_unref(start_req *q)
+{
+	int last;
+
+	pthread_mutex_lock(&q->lock);
+	last = --q->refs == 0;
+	pthread_mutex_unlock(&q->lock);
+	if (last) {
+		pthread_mutex_destroy(&q->lock);
+		pthread_cond_destroy(&q->cond);
+		free(q);
+	}
+}
 
 static void start_on_loop(void *arg)
 {
@@ -217,6 +234,7 @@ static void start_on_loop(void *arg)
 	q->done = 1;
 	pthread_cond_signal(&q->cond);
 	pthread_mutex_unlock(&q->lock);
+	start_req_unref(q);
 }
 
 int hub_start_wait(tt_app *app, const char *sid)
@@ -228,6 +246,7 @@ int hub_start_wait(tt_app *app, const char *sid)
 	if (!q)
 		return TT_ENOMEM;
 	q->app = app;
+	q->refs = 2;
 	snprintf(q->sid, sizeof q->sid, "%s", sid);
 	pthread_mutex_init(&q->lock, NULL);
 	pthread_cond_init(&q->cond, NULL);
@@ -244,13 +263,7 @@ int hub_start_wait(tt_app *app, const char *sid)
 	if (done)
 		rc = q->rc;
 	pthread_mutex_unlock(&q->lock);
-	/* A request the loop has not run yet still owns q: it is then leaked
-	 * rather than freed under the loop's feet (only at shutdown). */
-	if (done) {
-		pthread_mutex_destroy(&q->lock);
-		pthread_cond_destroy(&q->cond);
-		free(q);
-	}
+	start_req_unref(q);
 	return rc;
 }
 

@@ -116,9 +116,12 @@ static int read_pairs(osc_in *o, lo_message m, osc_pair *pairs, size_t *n)
 			malformed(o, "a key (argument 1, 3, 5...) is not a string");
 			return TT_EINVAL;
 		}
-		p->key = &argv[i]->s;
+		/* A string argument starts at its lo_arg; liblo aligns arguments
+		 * to 4 bytes, less than the union's own alignment, so the union's
+		 * member is not named (UBSan: misaligned member access). */
+		p->key = (const char *)argv[i];
 		p->is_str = vt == LO_STRING || vt == LO_SYMBOL;
-		p->str = p->is_str ? &argv[i + 1]->s : NULL;
+		p->str = p->is_str ? (const char *)argv[i + 1] : NULL;
 		if (p->is_str && strlen(p->str) > TT_MAX_OSC_STRING) {
 			inc(&o->refused_string, 1);
 			log_debug("osc", "%s: refused: the value of '%s' is longer than "

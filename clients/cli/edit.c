@@ -424,8 +424,12 @@ static int resend(editor *e, long long *own_rev)
 		json_decref(r);
 		if (!code || strcmp(code, "not_open") == 0)
 			return TT_OK;
-		if (strcmp(code, "retry") != 0)
-			return TT_EPROTO;
+		if (strcmp(code, "retry") != 0) {
+			/* Refused for another reason (rate_limited, ...): it was
+			 * not stored, so it is sent again after the reopen. */
+			fprintf(stderr, "tutti edit: resending: %s\n", code);
+			return TT_OK;
+		}
 		usleep(200 * 1000);  /* the first copy is still being written */
 	}
 	return TT_EAGAIN;
@@ -476,7 +480,7 @@ static int recover(editor *e)
 	char err[256];
 	long long own_rev = 0;
 	json_t *r, *join, *ops, *o;
-	const char *type;
+	const char *type, *code;
 	size_t i;
 	int rc = TT_OK, had_sent = e->has_sent;
 
@@ -494,7 +498,11 @@ static int recover(editor *e)
 		json_object_set_new(join, "token", json_string(e->token));
 	if (!(r = ask(e, join)))
 		return TT_EIO;
-	rc = error_code(r) ? TT_EPERM : TT_OK;
+	/* Only a refusal is final; anything else (a server still loading the
+	 * session after its restart) is tried again. */
+	code = error_code(r);
+	rc = !code ? TT_OK : strcmp(code, "forbidden") == 0 || strcmp(code, "not_found") == 0 ?
+	     TT_EPERM : TT_EAGAIN;
 	json_decref(r);
 	if (rc == TT_OK && had_sent)
 		rc = resend(e, &own_rev);

@@ -119,10 +119,12 @@ class Server:
         self.proc = None
         # Under --enable-sanitizers a report must fail the test, whatever
         # the test itself checked.
-        bad = [l for l in self.log if "AddressSanitizer" in l or "LeakSanitizer" in l
-               or "runtime error:" in l]
+        bad = [i for i, l in enumerate(self.log) if "AddressSanitizer" in l or
+               "LeakSanitizer" in l or "runtime error:" in l]
         if bad:
-            raise RuntimeError("tuttid reported a sanitizer error:\n" + "\n".join(bad[:20]))
+            # The whole report from its first line: the stacks say where.
+            raise RuntimeError("tuttid reported a sanitizer error:\n" +
+                               "\n".join(self.log[bad[0]:bad[0] + 80]))
         return rc
 
     def __enter__(self):

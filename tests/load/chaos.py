@@ -227,6 +227,9 @@ def part_kill():
     t.ok(not unexpected, "performers saw no unexpected error", unexpected[:3])
     t.ok(edit_converged, "tutti edit reconnected on its own: file and document agree and hold each "
          "of the %d saved lines once" % appender.n, (final_text or "")[-300:] + "\n" + e_err[-800:])
+    if not edit_converged:
+        for line in e_err.strip().splitlines()[-15:]:
+            t.diag("tutti edit: " + line)
     t.ok(e_err.count("reconnected at revision") >= 1,
          "tutti edit says it reconnected (%d times)" % e_err.count("reconnected at revision"))
     links = r_err.count("reconnecting in")
