@@ -385,7 +385,7 @@ static int start(editor *e, const char *session, const char *token, const char *
 /* A reply to r, or NULL with a message on stderr. */
 static json_t *ask(editor *e, json_t *msg)
 {
-	char err[256];
+	char err[256] = "no reply";
 	json_t *r;
 
 	if (wsc_request(e->c, msg, 10000, &r, err, sizeof err) != TT_OK) {
@@ -606,7 +606,10 @@ int cli_edit(int argc, char **argv)
 	end = seconds > 0 ? time(NULL) + (time_t)(seconds + 0.999) : 0;
 	while (rc == 0 && (!end || time(NULL) < end)) {
 		json_t *m;
-		int r = wsc_next(e.c, 100, &m, err, sizeof err);
+		int r;
+
+		snprintf(err, sizeof err, "the connection ended");
+		r = wsc_next(e.c, 100, &m, err, sizeof err);
 		if (r == TT_OK) {
 			if (handle(&e, m) != TT_OK)
 				rc = fail("sync", "an operation could not be applied; start again");
@@ -619,10 +622,10 @@ int cli_edit(int argc, char **argv)
 				rc = fail(server, tt_strerror(rr));
 			continue;
 		}
-		if (rc == 0 && poll_file(&e) != TT_OK) {
-			/* The send failed: the next wsc_next sees the broken
-			 * connection, and the reconnect resends. */
-		}
+		/* A failed send needs nothing here: the next wsc_next sees the
+		 * broken connection, and the reconnect resends. */
+		if (rc == 0)
+			(void)poll_file(&e);
 	}
 	ot_op_fini(&e.sent);
 	ot_op_fini(&e.buffer);

@@ -158,11 +158,11 @@ def part_kill():
         f.write('s("bd sd")\n')
     editor = subprocess.Popen([TUTTI, "edit", edit_path, "--server", url, "--session", sid,
                                "--token", tok], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True)
+                              text=True, errors="replace")
     rec_path = os.path.join(tmp, "rec.ogg")
     recorder = subprocess.Popen([TUTTI, "listen", "--server", url, "--session", sid, "--token", tok,
                                  "-o", rec_path], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True)
+                                text=True, errors="replace")
     children.extend([editor, recorder])
     edit_doc = None
     t.ok(until(lambda: find_doc(srv, sid, tok, "score.js") is not None),
@@ -457,7 +457,8 @@ def part_stop():
     with open(path, "w") as f:
         f.write("start\n")
     editor = subprocess.Popen([TUTTI, "edit", path, "--server", url, "--session", sid, "--token", tok],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              errors="replace")
     children.append(editor)
     doc = None
     until(lambda: find_doc(srv, sid, tok, "big.txt") is not None)
