@@ -113,6 +113,13 @@
  * few times a minute. */
 #define TT_MAX_EVALS_PER_SECOND 10
 
+/* Both limits also hold per performer: for all the connections that
+ * joined a session with one token (an invite or an account), so opening
+ * more connections buys no more. A session keeps the windows of this many
+ * performers; past it the one idle longest is forgotten (its window had
+ * ended anyway unless every one is busy this very second). */
+#define TT_MAX_PERFORMER_BUDGETS 256
+
 /* Seconds one WebSocket message may take to arrive, from its first byte
  * (or the end of the message before it) to its last: a client that stalls
  * mid-frame or between fragments is closed with 1008, so it cannot hold

@@ -2,6 +2,8 @@
 #include "server/rpc.h"
 
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -96,27 +98,78 @@ void rpc_reply(ws_conn *wc, json_t *id, json_t *msg)
 	ws_conn_send_json(wc, msg);
 }
 
-/* A fixed window per connection, starting at its first request: exact at
- * N and N+1, unlike a token bucket that refills while the test sends. */
-static int allow(int64_t *window, int *count, int max, ws_conn *wc, json_t *id,
-		 const char *what, const char *limit)
-{
-	int64_t now = app_now_ms();
-	char msg[160];
+/* One performer's windows in a session. */
+struct perf_budget {
+	char performer[TT_MAX_DISPLAY_NAME + 24];
+	rate_window ops, evals;
+};
 
-	if (now - *window >= 1000) {
-		*window = now;
-		*count = 0;
+/* The windows of rs's performer, made on first use; NULL for a connection
+ * that joined without a token (a listener: it may neither edit nor
+ * evaluate) or when memory runs out (the connection's limit still holds). */
+static struct perf_budget *budget_of(rpc_state *rs)
+{
+	live_session *s = rs->session;
+	struct perf_budget *b, *oldest = NULL;
+
+	if (!s || !rs->performer[0])
+		return NULL;
+	for (size_t i = 0; i < s->n_budgets; i++) {
+		b = &s->budgets[i];
+		if (strcmp(b->performer, rs->performer) == 0)
+			return b;
+		if (!oldest || (b->ops.start > b->evals.start ? b->ops.start : b->evals.start) <
+				       (oldest->ops.start > oldest->evals.start ? oldest->ops.start
+										: oldest->evals.start))
+			oldest = b;
 	}
-	if (*count < max) {
-		(*count)++;
+	if (s->n_budgets == TT_MAX_PERFORMER_BUDGETS) {
+		b = oldest;
+	} else {
+		if (!s->budgets && !(s->budgets = calloc(TT_MAX_PERFORMER_BUDGETS, sizeof *b)))
+			return NULL;
+		b = &s->budgets[s->n_budgets++];
+	}
+	memset(b, 0, sizeof *b);
+	snprintf(b->performer, sizeof b->performer, "%s", rs->performer);
+	return b;
+}
+
+/* Whether window w (one second, starting at its first request: exact at
+ * N and N+1, unlike a token bucket that refills while a test sends) has
+ * room; *wait is when it has again. */
+static int has_room(rate_window *w, int max, int64_t now, int64_t *wait)
+{
+	if (now - w->start >= 1000) {
+		w->start = now;
+		w->n = 0;
+	}
+	if (w->n < max)
+		return 1;
+	*wait = w->start + 1000 - now;
+	return 0;
+}
+
+static int allow(rpc_state *rs, rate_window *conn, size_t perf_off, int max, ws_conn *wc,
+		 json_t *id, const char *what, const char *limit)
+{
+	struct perf_budget *pb = budget_of(rs);
+	rate_window *perf = pb ? (rate_window *)((char *)pb + perf_off) : NULL;
+	int64_t now = app_now_ms(), wait = 0;
+	char msg[200];
+
+	if (has_room(conn, max, now, &wait) && (!perf || has_room(perf, max, now, &wait))) {
+		conn->n++;
+		if (perf)
+			perf->n++;
 		return 1;
 	}
-	snprintf(msg, sizeof msg, "more than %d %s per second from this connection (%s)", max,
-		 what, limit);
+	snprintf(msg, sizeof msg, "more than %d %s per second from this %s (%s)", max, what,
+		 conn->n >= max ? "connection" : "performer (your connections with this token and name)",
+		 limit);
 	rpc_reply(wc, id, json_pack("{s:s,s:{s:s,s:s,s:I}}", "type", "error", "error", "code",
 				    "rate_limited", "message", msg, "retry_after_ms",
-				    (json_int_t)(*window + 1000 - now)));
+				    (json_int_t)wait));
 	return 0;
 }
 
@@ -132,14 +185,14 @@ int rpc_require(rpc_state *rs, ws_conn *wc, json_t *id, store_role need, const c
 
 int rpc_allow_op(rpc_state *rs, ws_conn *wc, json_t *id)
 {
-	return allow(&rs->ops_window, &rs->ops_in_window, TT_MAX_OPS_PER_SECOND, wc, id,
+	return allow(rs, &rs->ops, offsetof(struct perf_budget, ops), TT_MAX_OPS_PER_SECOND, wc, id,
 		     "edit operations", "TT_MAX_OPS_PER_SECOND");
 }
 
 int rpc_allow_eval(rpc_state *rs, ws_conn *wc, json_t *id)
 {
-	return allow(&rs->evals_window, &rs->evals_in_window, TT_MAX_EVALS_PER_SECOND, wc, id,
-		     "evaluations and controls", "TT_MAX_EVALS_PER_SECOND");
+	return allow(rs, &rs->evals, offsetof(struct perf_budget, evals), TT_MAX_EVALS_PER_SECOND,
+		     wc, id, "evaluations and controls", "TT_MAX_EVALS_PER_SECOND");
 }
 
 static void reply(ws_conn *wc, json_t *id, json_t *msg)
@@ -340,6 +393,19 @@ static void on_join(rpc_state *rs, ws_conn *wc, json_t *req, json_t *id)
 	if (role == STORE_ROLE_NONE) {
 		rpc_error(wc, id, "forbidden", "%s", why);
 		return;
+	}
+	/* The performer, for the flood limits: the token's public part
+	 * ("t12.SECRET" -> "t12"), which only its holders can claim, and the
+	 * name they go by. */
+	{
+		const char *tok = json_string_value(json_object_get(req, "token"));
+		int n = tok ? (int)strcspn(tok, ".") : 0;
+		if (n > 20)
+			n = 20;
+		if (tok)
+			snprintf(rs->performer, sizeof rs->performer, "%.*s/%s", n, tok, rs->name);
+		else
+			rs->performer[0] = '\0';
 	}
 	session_join(s, rs, role);
 	hub_start(rs->app, s); /* a performer who joins wants to hear */

@@ -27,6 +27,12 @@ typedef struct ws_conn ws_conn;
 typedef struct live_session live_session;
 typedef struct doc_sub doc_sub;
 
+/* A one-second flood-limit window: requests counted since start (ms). */
+typedef struct rate_window {
+	int64_t start;
+	int n;
+} rate_window;
+
 /* Per-connection protocol state. */
 typedef struct rpc_state {
 	tt_app *app;
@@ -42,17 +48,23 @@ typedef struct rpc_state {
 	doc_sub *subs;                          /* open documents */
 	int n_subs;
 	int audio;                              /* wants binary audio packets */
-	/* Flood limits: requests in the current one-second window. */
-	int64_t ops_window, evals_window;       /* window starts (ms) */
-	int ops_in_window, evals_in_window;
+	/* Flood limits: this connection's windows; the performer's (all the
+	 * connections that joined with one token) are in the session. */
+	rate_window ops, evals;
+	char performer[TT_MAX_DISPLAY_NAME + 24]; /* who, for the flood limits:
+						 * the join token's public part
+						 * and the name ("t12/ann"), or "" */
 } rpc_state;
 
 void rpc_init(rpc_state *rs, tt_app *app, ws_conn *wc, int64_t user);
 /* Leaves the session and closes documents (tells the others). */
 void rpc_fini(rpc_state *rs);
 
-/* The flood limits (TT_MAX_OPS_PER_SECOND, TT_MAX_EVALS_PER_SECOND): 1
- * when the request may go on, else answers "rate_limited" and returns 0. */
+/* The flood limits (TT_MAX_OPS_PER_SECOND, TT_MAX_EVALS_PER_SECOND), per
+ * connection and per performer (every connection that joined the session
+ * with the same token or account under the same name: an ensemble sharing
+ * one invite link keeps a budget per person): 1 when the request may go
+ * on, else answers "rate_limited" and returns 0. */
 int rpc_allow_op(rpc_state *rs, ws_conn *wc, json_t *id);
 int rpc_allow_eval(rpc_state *rs, ws_conn *wc, json_t *id);
 

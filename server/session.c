@@ -125,6 +125,7 @@ void sessions_free_all(void)
 		all_sessions = s->next;
 		hub_stop(s);
 		editing_free_docs(s);
+		free(s->budgets);
 		free(s);
 	}
 }

@@ -53,6 +53,8 @@ typedef struct live_session {
 	int64_t run_saved_frame;  /* the run progress last stored */
 	int pcm_fd;               /* --capture-pcm: the run's file, or -1 */
 	pending_eval *controls;   /* hush/mute/solo sent, not yet applied */
+	struct perf_budget *budgets; /* flood windows per performer (rpc.c) */
+	size_t n_budgets;
 	int last_listeners;       /* the count performers were last told */
 	struct live_session *next;
 } live_session;
