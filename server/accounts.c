@@ -518,26 +518,6 @@ static enum MHD_Result db_failure(tt_app *app, const http_request *req, int rc)
 				"the database failed: %s", tt_strerror(rc));
 }
 
-static json_t *body_object(const http_request *req, enum MHD_Result *reply)
-{
-	json_error_t jerr;
-	json_t *root = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
-
-	if (!root) {
-		*reply = http_reply_error(req->conn, MHD_HTTP_BAD_REQUEST, "bad_json",
-					  "body is not valid JSON: line %d, column %d: %s",
-					  jerr.line, jerr.column, jerr.text);
-		return NULL;
-	}
-	if (!json_is_object(root)) {
-		json_decref(root);
-		*reply = http_reply_error(req->conn, MHD_HTTP_BAD_REQUEST, "bad_request",
-					  "body must be a JSON object");
-		return NULL;
-	}
-	return root;
-}
-
 static int valid_name(const char *s)
 {
 	size_t n = s ? strlen(s) : 0;
@@ -630,7 +610,7 @@ enum MHD_Result accounts_login(tt_app *app, const http_request *req)
 
 	if (j)
 		return finish_login(app, req, j);
-	if (!(root = body_object(req, &reply)))
+	if (!(root = http_body_object(req, &reply)))
 		return reply;
 	name = json_object_get(root, "name");
 	if (!json_is_string(name) || !valid_name(json_string_value(name))) {
@@ -748,7 +728,7 @@ enum MHD_Result accounts_password(tt_app *app, const http_request *req)
 		return finish_password(app, req, j);
 	if (!require_account(app, req, &a, &tid, &reply))
 		return reply;
-	if (!(root = body_object(req, &reply)))
+	if (!(root = http_body_object(req, &reply)))
 		return reply;
 	if (!(j = calloc(1, sizeof *j))) {
 		json_decref(root);
@@ -820,7 +800,7 @@ enum MHD_Result accounts_create(tt_app *app, const http_request *req)
 		return http_reply_error(req->conn, MHD_HTTP_FORBIDDEN, "forbidden",
 					"only an admin account may create accounts; %s is not one",
 					a.name);
-	if (!(root = body_object(req, &reply)))
+	if (!(root = http_body_object(req, &reply)))
 		return reply;
 	name = json_object_get(root, "name");
 	admin = json_object_get(root, "admin");
@@ -950,7 +930,7 @@ enum MHD_Result accounts_member_put(tt_app *app, const http_request *req)
 
 	if (!require_owner(app, req, &reply) || !member_account(app, req, &a, &reply))
 		return reply;
-	if (!(root = body_object(req, &reply)))
+	if (!(root = http_body_object(req, &reply)))
 		return reply;
 	role = store_role_parse(json_string_value(json_object_get(root, "role")));
 	json_decref(root);

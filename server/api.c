@@ -184,32 +184,11 @@ static enum MHD_Result list_sessions(tt_app *app, const http_request *req)
 	return http_reply_json(req->conn, MHD_HTTP_OK, json_pack("{s:o}", "sessions", arr));
 }
 
-/* Parses the body as a JSON object or answers 400 saying where it broke. */
-static json_t *parse_object(const http_request *req, enum MHD_Result *reply)
-{
-	json_error_t jerr;
-	json_t *root = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
-
-	if (!root) {
-		*reply = http_reply_error(req->conn, MHD_HTTP_BAD_REQUEST, "bad_json",
-					  "body is not valid JSON: line %d, column %d: %s",
-					  jerr.line, jerr.column, jerr.text);
-		return NULL;
-	}
-	if (!json_is_object(root)) {
-		json_decref(root);
-		*reply = http_reply_error(req->conn, MHD_HTTP_BAD_REQUEST, "bad_request",
-					  "body must be a JSON object");
-		return NULL;
-	}
-	return root;
-}
-
 static enum MHD_Result create_session(tt_app *app, const http_request *req)
 {
 	enum MHD_Result reply;
 	store_session s;
-	json_t *root = parse_object(req, &reply);
+	json_t *root = http_body_object(req, &reply);
 	json_t *name;
 	int rc;
 
@@ -307,7 +286,7 @@ static enum MHD_Result patch_session(tt_app *app, const http_request *req)
 
 	if (!require_owner(app, req, &reply))
 		return reply;
-	if (!(root = parse_object(req, &reply)))
+	if (!(root = http_body_object(req, &reply)))
 		return reply;
 	listen = json_object_get(root, "listen");
 	if (!json_is_string(listen) || (strcmp(json_string_value(listen), "public") != 0 &&
@@ -341,7 +320,7 @@ static enum MHD_Result create_invite(tt_app *app, const http_request *req)
 
 	if (!require_owner(app, req, &reply))
 		return reply;
-	if (!(root = parse_object(req, &reply)))
+	if (!(root = http_body_object(req, &reply)))
 		return reply;
 	role = store_role_parse(json_string_value(json_object_get(root, "role")));
 	label = json_string_value(json_object_get(root, "label"));

@@ -351,3 +351,23 @@ void http_stop(http_server *h)
 	http_guard_free(h->guard); /* after: the daemon notifies it to the end */
 	free(h);
 }
+
+json_t *http_body_object(const http_request *req, enum MHD_Result *reply)
+{
+	json_error_t jerr;
+	json_t *root = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+
+	if (!root) {
+		*reply = http_reply_error(req->conn, MHD_HTTP_BAD_REQUEST, "bad_json",
+					  "body is not valid JSON: line %d, column %d: %s",
+					  jerr.line, jerr.column, jerr.text);
+		return NULL;
+	}
+	if (!json_is_object(root)) {
+		json_decref(root);
+		*reply = http_reply_error(req->conn, MHD_HTTP_BAD_REQUEST, "bad_request",
+					  "body must be a JSON object");
+		return NULL;
+	}
+	return root;
+}

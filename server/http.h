@@ -66,4 +66,8 @@ enum MHD_Result http_reply_error(struct MHD_Connection *c, unsigned status,
 				 const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/* The request's body parsed as a JSON object, or NULL after answering 400
+ * (bad_json saying the line and column, or bad_request) into *reply. */
+json_t *http_body_object(const http_request *req, enum MHD_Result *reply);
+
 #endif

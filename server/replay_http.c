@@ -281,7 +281,10 @@ static int arg_time(struct MHD_Connection *c, const char *name, int64_t dflt, in
 	return TT_OK;
 }
 
-static enum MHD_Result serve(tt_app *app, const http_request *req, job_kind kind)
+/* The replay a request asks for, opened; NULL after answering why not
+ * (into *ret). On success one of the TT_MAX_REPLAYS places is taken. */
+static replay *open_replay(tt_app *app, const http_request *req, job_kind kind,
+			   enum MHD_Result *ret)
 {
 	struct MHD_Connection *c = req->conn;
 	const char *stem = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "stem");
@@ -291,18 +294,18 @@ static enum MHD_Result serve(tt_app *app, const http_request *req, job_kind kind
 	store *st = NULL;
 	replay *rp = NULL;
 	char err[512];
-	struct MHD_Response *resp;
-	enum MHD_Result ret;
-	pthread_t th;
-	job *j;
 	int e;
 
-	if (!auth_may_read(app, c, req->param, &why))
-		return http_reply_error(c, MHD_HTTP_FORBIDDEN, "forbidden", "%s",
+	if (!auth_may_read(app, c, req->param, &why)) {
+		*ret = http_reply_error(c, MHD_HTTP_FORBIDDEN, "forbidden", "%s",
 					why ? why : "this session's history is not public");
-	if (arg_time(c, "from", 0, &rc.from) != TT_OK || arg_time(c, "to", -1, &rc.to) != TT_OK)
-		return http_reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_request",
+		return NULL;
+	}
+	if (arg_time(c, "from", 0, &rc.from) != TT_OK || arg_time(c, "to", -1, &rc.to) != TT_OK) {
+		*ret = http_reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_request",
 					"from and to are seconds of session time (e.g. from=90.5)");
+		return NULL;
+	}
 	if (stem && strncmp(stem, "doc:", 4) == 0 && stem[4]) {
 		rc.stem = REPLAY_STEM_DOC;
 		rc.stem_name = stem + 4;
@@ -310,21 +313,22 @@ static enum MHD_Result serve(tt_app *app, const http_request *req, job_kind kind
 		rc.stem = REPLAY_STEM_AUTHOR;
 		rc.stem_name = stem + 7;
 	} else if (stem) {
-		return http_reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_request",
+		*ret = http_reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_request",
 					"stem is doc:NAME or author:NAME");
+		return NULL;
 	}
 	if (atomic_fetch_add(&running, 1) >= TT_MAX_REPLAYS) {
 		atomic_fetch_sub(&running, 1);
-		return http_reply_json_hdr(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+		*ret = http_reply_json_hdr(c, MHD_HTTP_SERVICE_UNAVAILABLE,
 					   http_error_body(MHD_HTTP_SERVICE_UNAVAILABLE, "busy",
 							   "%d replays are rendering; try again "
 							   "in a few seconds", TT_MAX_REPLAYS),
 					   MHD_HTTP_HEADER_RETRY_AFTER, "5");
+		return NULL;
 	}
 	/* A handle of our own: reading the log does not hold the loop's. */
 	store_config_default(&sc);
 	sc.read_only = true;
-	rc.st = NULL;
 	e = store_open(app->cfg.db_path, &sc, &st);
 	if (e == TT_OK) {
 		rc.st = st;
@@ -336,22 +340,58 @@ static enum MHD_Result serve(tt_app *app, const http_request *req, job_kind kind
 			 st ? store_errmsg(st) : tt_strerror(e));
 	}
 	store_close(st);
-	if (e != TT_OK) {
-		atomic_fetch_sub(&running, 1);
-		return http_reply_error(c, e == TT_ENOTFOUND ? MHD_HTTP_NOT_FOUND :
-					   e == TT_EINVAL ? MHD_HTTP_BAD_REQUEST :
-					   MHD_HTTP_INTERNAL_SERVER_ERROR,
-					e == TT_ENOTFOUND ? "not_found" : e == TT_EINVAL ? "bad_request" :
-					"internal", "%s", err);
-	}
-	if ((kind == JOB_WAV16 || kind == JOB_WAVF32) &&
+	if (e == TT_OK && (kind == JOB_WAV16 || kind == JOB_WAVF32) &&
 	    wav_bytes(kind, replay_to(rp) - replay_from(rp)) > UINT32_MAX) {
 		replay_free(rp);
-		atomic_fetch_sub(&running, 1);
-		return http_reply_error(c, MHD_HTTP_BAD_REQUEST, "too_long",
-					"a span this long does not fit a WAV file (4 GB): ask for "
-					"render.ogg or a shorter span");
+		e = TT_ELIMIT;
+		snprintf(err, sizeof err, "a span this long does not fit a WAV file (4 GB): ask "
+			 "for render.ogg or a shorter span");
 	}
+	if (e != TT_OK) {
+		atomic_fetch_sub(&running, 1);
+		*ret = http_reply_error(c, e == TT_ENOTFOUND ? MHD_HTTP_NOT_FOUND :
+					   e == TT_EINVAL || e == TT_ELIMIT ? MHD_HTTP_BAD_REQUEST :
+					   MHD_HTTP_INTERNAL_SERVER_ERROR,
+					e == TT_ENOTFOUND ? "not_found" : e == TT_EINVAL ? "bad_request" :
+					e == TT_ELIMIT ? "too_long" : "internal", "%s", err);
+		return NULL;
+	}
+	return rp;
+}
+
+static void add_headers(struct MHD_Response *resp, const job *j)
+{
+	const replay *rp = j->rp;
+	char v[160];
+
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+				j->kind == JOB_OGG ? "audio/ogg" : j->kind == JOB_ANNOS ?
+				"application/json" : "audio/wav");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	snprintf(v, sizeof v, "%.6f", (double)(replay_to(rp) - replay_from(rp)) / RENDER_RATE);
+	MHD_add_response_header(resp, "X-Tutti-Duration", v);
+	snprintf(v, sizeof v, "%.6f", (double)replay_session_end(rp) / RENDER_RATE);
+	MHD_add_response_header(resp, "X-Tutti-Session-End", v);
+	if (j->kind != JOB_ANNOS) {
+		/* inline, so that <audio> plays it; the name is for "save as" */
+		snprintf(v, sizeof v, "inline; filename=\"tutti-%s-%lld-%lld.%s\"", j->sid,
+			 (long long)(replay_from(rp) / RENDER_RATE),
+			 (long long)(replay_to(rp) / RENDER_RATE), j->kind == JOB_OGG ? "ogg" : "wav");
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_DISPOSITION, v);
+	}
+}
+
+static enum MHD_Result serve(tt_app *app, const http_request *req, job_kind kind)
+{
+	struct MHD_Connection *c = req->conn;
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	replay *rp = open_replay(app, req, kind, &ret);
+	pthread_t th;
+	job *j;
+
+	if (!rp)
+		return ret;
 	if (!(j = calloc(1, sizeof *j))) {
 		replay_free(rp);
 		atomic_fetch_sub(&running, 1);
@@ -375,28 +415,9 @@ static enum MHD_Result serve(tt_app *app, const http_request *req, job_kind kind
 		job_unref(j);
 		return MHD_NO;
 	}
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-				kind == JOB_OGG ? "audio/ogg" : kind == JOB_ANNOS ? "application/json"
-										  : "audio/wav");
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-	{
-		char v[96];
-		snprintf(v, sizeof v, "%.6f", (double)(replay_to(rp) - replay_from(rp)) / RENDER_RATE);
-		MHD_add_response_header(resp, "X-Tutti-Duration", v);
-		snprintf(v, sizeof v, "%.6f", (double)replay_session_end(rp) / RENDER_RATE);
-		MHD_add_response_header(resp, "X-Tutti-Session-End", v);
-	}
-	if (kind != JOB_ANNOS) {
-		/* inline, so that <audio> plays it; the name is for "save as" */
-		char v[160];
-		snprintf(v, sizeof v, "inline; filename=\"tutti-%s-%lld-%lld.%s\"", j->sid,
-			 (long long)(replay_from(rp) / RENDER_RATE),
-			 (long long)(replay_to(rp) / RENDER_RATE), kind == JOB_OGG ? "ogg" : "wav");
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_DISPOSITION, v);
-	}
+	add_headers(resp, j);
 	if (pthread_create(&th, NULL, worker, j) != 0) {
-		/* The response frees j through response_free once queued; say
-		 * the stream failed at once. */
+		/* The response frees j (response_free); the stream fails at once. */
 		pthread_mutex_lock(&j->lock);
 		j->done = j->failed = true;
 		j->refs--;

@@ -16,6 +16,8 @@ each, "T: WORD ARGS" (texts in base64 of UTF-8):
     T: OFFLINE-DONE               it has typed "OFFLINE🥁 " and more
       (the driver restarts tuttid on the same port, writes DIR/up)
     T: TEXT2 b64                  its text once every edit is acknowledged
+      (the driver writes DIR/checked2 once it has compared it with the
+       server's: the script edits on only then)
     T: EVAL1 ok cycle             evaluating a block that compiles
     T: EVAL2 ok line col b64(msg) b64(marked text)   a block that does not
     T: ANNO b64(text)             the text under an annotation highlight
@@ -230,6 +232,7 @@ def run(name, cmd, editor_author):
         t.ok(etext is not None and etext == server_text and "OFFLINE🥁" in etext,
              "after the restart %s reconnects and its offline edits reach the server" % name,
              "editor %r\nserver %r" % (etext, server_text))
+        signal(tmp, "checked2")
         peer = Peer(srv, sid, tok)
         peer.open("main")
         got = ed.expect("EVAL1")

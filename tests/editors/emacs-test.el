@@ -90,6 +90,7 @@
       (tt-wait (lambda () (tt-exists "up")) 30)
       (tt-wait #'tutti-idle-p 40)
       (tt-out "TEXT2 %s" (tt-b64 (buffer-string)))
+      (tt-wait (lambda () (tt-exists "checked2")) 30)
       ;; Evaluation: a block that compiles, then one that does not.
       (erase-buffer)
       (insert "s(\"bd sd\")\n\nnote(\"c3\")\n  .fsat(2)\n")

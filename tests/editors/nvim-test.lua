@@ -115,6 +115,7 @@ local function main()
   wait(function() return exists("up") end, 30)
   wait(function() return tutti.is_idle(buf) end, 40)
   out("TEXT2 %s", b64(text(buf)))
+  wait(function() return exists("checked2") end, 30)
 
   api.nvim_buf_set_lines(buf, 0, -1, false, { 's("bd sd")', "", 'note("c3")', "  .fsat(2)", "" })
   local r = eval_at_line(1)

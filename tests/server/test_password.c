@@ -46,7 +46,7 @@ static const vector vectors[] = {
 static void to_hex(const uint8_t *b, size_t n, char *out)
 {
 	for (size_t i = 0; i < n; i++)
-		sprintf(out + 2 * i, "%02x", b[i]);
+		snprintf(out + 2 * i, 3, "%02x", b[i]);
 	out[2 * n] = '\0';
 }
 
