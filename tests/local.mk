@@ -27,5 +27,5 @@ tests_server_oggcheck_LDADD = $(OPUSFILE_LIBS) $(OPUS_LIBS) -lm
 # tuttid, and the pages in real Chromium (playwright-core, Debian's chromium).
 WEB_TESTS = tests/web/ot.test.mjs tests/web/browser.test.mjs tests/web/history.test.mjs
 TESTS += $(WEB_TESTS)
-EXTRA_DIST += $(WEB_TESTS) clients/web/package.json clients/web/package-lock.json \
+EXTRA_DIST += $(WEB_TESTS) tests/web/lib.mjs clients/web/package.json clients/web/package-lock.json \
 	clients/web/build.mjs clients/web/src

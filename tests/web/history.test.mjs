@@ -13,92 +13,22 @@
  * is missing. Builds clients/web when its dist has no history.js.
  */
 import { createRequire } from 'node:module';
-import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import {
+  SRCDIR, ARTEFACTS, CHROMIUM, ok, done, skip, loadChromium, ensureBuilt, sleep, until, startServer,
+} from './lib.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const SRCDIR = process.env.TT_SRCDIR || path.resolve(here, '..', '..');
-const BUILDDIR = process.env.TT_BUILDDIR || path.join(SRCDIR, 'build');
-const TUTTID = path.join(BUILDDIR, 'server', 'tuttid');
-const WEBSRC = path.join(SRCDIR, 'clients', 'web');
-const DIST = process.env.TT_WEBDIST || path.join(WEBSRC, 'dist');
-const CHROMIUM = process.env.TT_CHROMIUM || '/usr/bin/chromium';
-const ARTEFACTS = path.join(BUILDDIR, 'tests', 'web');
+const chromium = loadChromium();
 const PALETTE = ['#e6194b', '#3cb44b', '#ffe119', '#4363d8', '#f58231', '#911eb4', '#46f0f0', '#f032e6', '#bcf60c', '#fabebe'];
-
-let n = 0;
-let failed = 0;
-function ok(cond, name, diag) {
-  n++;
-  if (!cond) failed++;
-  console.log(`${cond ? 'ok' : 'not ok'} ${n} - ${name}`);
-  if (!cond && diag !== undefined) {
-    for (const l of String(typeof diag === 'string' ? diag : JSON.stringify(diag)).split('\n').slice(0, 20)) console.log(`#   ${l}`);
-  }
-  return !!cond;
-}
-function skip(why) {
-  console.log(`1..0 # SKIP ${why}`);
-  process.exit(0);
-}
-
-if (!fs.existsSync(CHROMIUM)) skip(`no Chromium at ${CHROMIUM} (apt-get install chromium)`);
-let chromium;
-try {
-  chromium = createRequire(path.join(WEBSRC, 'package.json'))('playwright-core').chromium;
-} catch (e) {
-  skip('playwright-core is not installed (cd clients/web && npm ci)');
-}
 let WebSocket;
 try {
   WebSocket = createRequire(path.join(SRCDIR, 'tests', 'package.json'))('ws');
 } catch (e) {
   skip('Node\'s ws is not installed (cd tests && npm ci)');
 }
-if (!fs.existsSync(path.join(DIST, 'history.js'))) {
-  const b = spawnSync(process.execPath, [path.join(WEBSRC, 'build.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] });
-  if (b.status !== 0) {
-    console.log('not ok 1 - the web client builds');
-    console.log('1..1');
-    process.exit(1);
-  }
-}
-fs.mkdirSync(ARTEFACTS, { recursive: true });
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function until(page, fn, arg, ms = 10000) {
-  const end = Date.now() + ms;
-  let v;
-  while (Date.now() < end) {
-    v = await page.evaluate(fn, arg).catch(() => undefined);
-    if (v) return v;
-    await sleep(50);
-  }
-  return v;
-}
-
-function startServer(tmp) {
-  return new Promise((resolve, reject) => {
-    const p = spawn(TUTTID, ['--listen', '127.0.0.1:0', '--db', path.join(tmp, 'tutti.db'), '--web', DIST, '--no-demo'],
-      { stdio: ['ignore', 'ignore', 'pipe'] });
-    let log = '';
-    const timer = setTimeout(() => reject(new Error(`tuttid did not start:\n${log}`)), 10000);
-    p.stderr.on('data', (d) => {
-      log += d;
-      const m = log.match(/listening on http:\/\/127\.0\.0\.1:(\d+)\//);
-      if (m && !p.port) {
-        p.port = Number(m[1]);
-        clearTimeout(timer);
-        resolve(p);
-      }
-    });
-    p.on('exit', (code) => reject(new Error(`tuttid exited ${code}:\n${log}`)));
-  });
-}
+ensureBuilt('history.js');
 
 /* A WebSocket client: call(obj) resolves with the reply carrying obj's id. */
 function connect(port) {
@@ -295,5 +225,4 @@ await browser.close();
 srv.kill('SIGTERM');
 await new Promise((r) => srv.once('exit', r));
 fs.rmSync(tmp, { recursive: true, force: true });
-console.log(`1..${n}`);
-process.exit(failed ? 1 : 0);
+done();
