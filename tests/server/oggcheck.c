@@ -75,16 +75,16 @@ static int64_t first_audio_granule(const unsigned char *b, long len)
 		int nseg = b[off + 26];
 		long body = 0;
 		int packets = 0;
-		int64_t g = 0;
+		uint64_t g = 0; /* unsigned: a negative granule's top byte would overflow */
 		for (int i = 0; i < 8; i++)
-			g |= (int64_t)b[off + 6 + i] << (8 * i);
+			g |= (uint64_t)b[off + 6 + i] << (8 * i);
 		for (int i = 0; i < nseg; i++) {
 			body += b[off + 27 + i];
 			if (b[off + 27 + i] < 255)
 				packets++;
 		}
 		if (page == 2)
-			return g - (int64_t)packets * WIN;
+			return (int64_t)g - (int64_t)packets * WIN;
 		off += 27 + nseg + body;
 	}
 	return -1;
@@ -144,10 +144,10 @@ static int decode_packets(const char *path)
 	if (!dec)
 		return 2;
 	while (off + 10 <= len) {
-		int64_t frame = 0;
+		uint64_t frame = 0; /* the first packet's frame is -PRE_SKIP */
 		int plen, n;
 		for (int i = 0; i < 8; i++)
-			frame |= (int64_t)b[off + i] << (8 * i);
+			frame |= (uint64_t)b[off + i] << (8 * i);
 		plen = b[off + 8] | b[off + 9] << 8;
 		off += 10;
 		if (off + plen > len)
@@ -160,7 +160,7 @@ static int decode_packets(const char *path)
 		}
 		for (int i = 0; i < n && i < WIN; i++)
 			win[i] = pcm[2 * i];
-		window_out(frame, win, n < WIN ? n : WIN);
+		window_out((int64_t)frame, win, n < WIN ? n : WIN);
 	}
 	opus_decoder_destroy(dec);
 	free(b);

@@ -86,6 +86,9 @@ def windows():
     with open(path, "wb") as f:
         f.write(raw)
     r = subprocess.run([OGGCHECK, "packets", path], capture_output=True, text=True)
+    if r.returncode != 0:
+        t.diag("oggcheck exits %d on %d bytes of packets: %s" % (r.returncode, len(raw),
+                                                                  r.stderr[-500:]))
     return [json.loads(l) for l in r.stdout.splitlines()] if r.returncode == 0 else []
 
 
