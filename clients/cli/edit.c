@@ -297,7 +297,7 @@ static int poll_file(editor *e)
 
 static int request(editor *e, json_t *msg, json_t **r, const char *what)
 {
-	char err[256];
+	char err[256] = "the request could not be sent"; /* not every failure says why */
 	if (wsc_request(e->c, msg, 10000, r, err, sizeof err) != TT_OK)
 		return fail(what, err);
 	if (strcmp(json_string_value(json_object_get(*r, "type")), "error") == 0) {
@@ -411,6 +411,7 @@ static int resend(editor *e, long long *own_rev)
 	for (int tries = 0; tries < 50; tries++) {
 		json_t *j = NULL, *r;
 		const char *code;
+		int retry;
 
 		if (ot_json_encode(&e->sent, &j) != TT_OK)
 			return TT_ENOMEM;
@@ -418,18 +419,18 @@ static int resend(editor *e, long long *own_rev)
 				     "rev", (json_int_t)e->rev, "op", j, "seq", (json_int_t)e->sent_seq));
 		if (!r)
 			return TT_EIO;
+		/* code lives in r: decided on before r is released. */
 		code = error_code(r);
+		retry = code && strcmp(code, "retry") == 0;
 		if (!code)
 			*own_rev = json_integer_value(json_object_get(r, "rev"));
-		json_decref(r);
-		if (!code || strcmp(code, "not_open") == 0)
-			return TT_OK;
-		if (strcmp(code, "retry") != 0) {
+		else if (!retry && strcmp(code, "not_open") != 0)
 			/* Refused for another reason (rate_limited, ...): it was
 			 * not stored, so it is sent again after the reopen. */
 			fprintf(stderr, "tutti edit: resending: %s\n", code);
+		json_decref(r);
+		if (!retry)
 			return TT_OK;
-		}
 		usleep(200 * 1000);  /* the first copy is still being written */
 	}
 	return TT_EAGAIN;
@@ -477,7 +478,7 @@ static int rebase_on_snapshot(editor *e, json_t *snap)
 /* Steps 1 to 4 on a new connection. */
 static int recover(editor *e)
 {
-	char err[256];
+	char err[256] = "the connection failed"; /* not every failure says why */
 	long long own_rev = 0;
 	json_t *r, *join, *ops, *o;
 	const char *type, *code;
