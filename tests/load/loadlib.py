@@ -41,6 +41,9 @@ PROGRAMS = [
 ]
 
 
+# Seconds drain() waits in silence before it reconnects and resends.
+DRAIN_QUIET_S = 10
+
 class TimedClient(Client):
     """otclient's Client that also times each op from send to ack."""
 
@@ -247,15 +250,26 @@ class Performer(threading.Thread):
 
     def drain(self, timeout=60):
         """After stop(): waits until every op is acknowledged (reconnecting
-        when needed); True when all are."""
+        when needed); True when all are. A client that hears nothing for
+        DRAIN_QUIET_S while an op is unacknowledged reconnects and resends
+        it, as docs/protocol.md says a client recovers (the server answers
+        a stored one with its ack); such resends are counted in
+        self.resent["quiet"] and reported by the tests."""
         end = time.monotonic() + timeout
+        heard = time.monotonic()
         while time.monotonic() < end:
             if all(oc.idle() for oc in self.docs.values()):
                 return True
             try:
+                if time.monotonic() - heard > DRAIN_QUIET_S:
+                    self.resent["quiet"] = self.resent.get("quiet", 0) + 1
+                    heard = time.monotonic()
+                    raise WsClosed("nothing heard for %d s with an op unacknowledged"
+                                   % DRAIN_QUIET_S)
                 self.ws.sock.settimeout(0.1)
                 try:
                     self._handle(self.ws.recv_json())
+                    heard = time.monotonic()
                 except socket.timeout:
                     pass
             except (OSError, WsClosed, ValueError):
