@@ -164,76 +164,88 @@ typedef struct seqs {
 	int *len;
 } seqs;
 
-static int seq_concat(pmem *m, const char *a, int la, const char *b, int lb,
-		      const char **out)
+/* The sequences of one step, and where their bits live. Every step's
+ * sequences hold exactly n bits between them, so two sets used in turn
+ * keep Bjorklund's memory O(n) (it was O(n * steps): a pattern with a few
+ * euclid(3,8212) took gigabytes). */
+typedef struct bj_set {
+	seqs x, y;
+	char *bits;
+} bj_set;
+
+static int bj_set_init(pmem *m, bj_set *b, int cap, int n)
 {
-	char *r = pmem_alloc(m, (size_t)(la + lb) + 1);
-	if (!r)
-		return pat__nomem(m);
-	memcpy(r, a, (size_t)la);
-	memcpy(r + la, b, (size_t)lb);
-	*out = r;
-	return TT_OK;
+	b->x.s = pmem_alloc(m, sizeof(char *) * (size_t)cap);
+	b->x.len = pmem_alloc(m, sizeof(int) * (size_t)cap);
+	b->y.s = pmem_alloc(m, sizeof(char *) * (size_t)cap);
+	b->y.len = pmem_alloc(m, sizeof(int) * (size_t)cap);
+	b->bits = pmem_alloc(m, (size_t)n + 1);
+	return b->x.s && b->x.len && b->y.s && b->y.len && b->bits ? TT_OK : pat__nomem(m);
 }
 
-/* One step of Strudel's _bjorklund (left when ons > offs, else right). */
-static int bj_step(pmem *m, int *ons, int *offs, seqs *xs, seqs *ys)
+/* Appends a + b as one sequence of out (bits at *at of out->bits). */
+static void bj_put(bj_set *out, seqs *to, const char *a, int la, const char *b, int lb, int *at)
+{
+	char *r = out->bits + *at;
+	memcpy(r, a, (size_t)la);
+	memcpy(r + la, b, (size_t)lb);
+	to->s[to->n] = r;
+	to->len[to->n] = la + lb;
+	to->n++;
+	*at += la + lb;
+}
+
+/* One step of Strudel's _bjorklund (left when ons > offs, else right),
+ * from cur into nxt. */
+static void bj_step(int *ons, int *offs, const bj_set *cur, bj_set *nxt)
 {
 	bool left = *ons > *offs;
-	int k = left ? *offs : *ons;
-	seqs nx = { k, pmem_alloc(m, sizeof(char *) * (size_t)(k + 1)),
-		    pmem_alloc(m, sizeof(int) * (size_t)(k + 1)) };
-	seqs ny;
-	int rc;
-	if (!nx.s || !nx.len)
-		return pat__nomem(m);
-	for (int i = 0; i < k; i++) {
-		if ((rc = seq_concat(m, xs->s[i], xs->len[i], ys->s[i], ys->len[i],
-				     &nx.s[i])) < 0)
-			return rc;
-		nx.len[i] = xs->len[i] + ys->len[i];
-	}
+	int k = left ? *offs : *ons, at = 0;
+	const seqs *rest = left ? &cur->x : &cur->y;
+
+	nxt->x.n = nxt->y.n = 0;
+	for (int i = 0; i < k; i++)
+		bj_put(nxt, &nxt->x, cur->x.s[i], cur->x.len[i], cur->y.s[i], cur->y.len[i], &at);
+	for (int i = k; i < rest->n; i++)
+		bj_put(nxt, &nxt->y, rest->s[i], rest->len[i], "", 0, &at);
 	if (left) {
-		ny = (seqs){ xs->n - k, xs->s + k, xs->len + k };
 		int o = *ons;
 		*ons = *offs;
 		*offs = o - *offs;
 	} else {
-		ny = (seqs){ ys->n - k, ys->s + k, ys->len + k };
 		*offs = *offs - *ons;
 	}
-	*xs = nx;
-	*ys = ny;
-	return TT_OK;
 }
 
 /* bjorklund(k, n) into bits[0..n). */
 static int bjorklund(pmem *m, int k, int n, char *bits)
 {
-	int ons = k < 0 ? -k : k, offs = n - ons, rc, pos = 0;
-	seqs xs = { ons, pmem_alloc(m, sizeof(char *) * (size_t)(ons + 1)),
-		    pmem_alloc(m, sizeof(int) * (size_t)(ons + 1)) };
-	seqs ys = { offs, pmem_alloc(m, sizeof(char *) * (size_t)(offs + 1)),
-		    pmem_alloc(m, sizeof(int) * (size_t)(offs + 1)) };
-	if (!xs.s || !xs.len || !ys.s || !ys.len)
-		return pat__nomem(m);
+	int ons = k < 0 ? -k : k, offs = n - ons, rc, pos = 0, t = 0;
+	int cap = (ons > offs ? ons : offs) + 1;
+	bj_set set[2];
+
+	if ((rc = bj_set_init(m, &set[0], cap, n)) < 0 || (rc = bj_set_init(m, &set[1], cap, n)) < 0)
+		return rc;
+	set[0].x.n = ons;
+	set[0].y.n = offs;
 	for (int i = 0; i < ons; i++) {
-		xs.s[i] = "\1";
-		xs.len[i] = 1;
+		set[0].x.s[i] = "\1";
+		set[0].x.len[i] = 1;
 	}
 	for (int i = 0; i < offs; i++) {
-		ys.s[i] = "\0";
-		ys.len[i] = 1;
+		set[0].y.s[i] = "\0";
+		set[0].y.len[i] = 1;
 	}
-	while ((ons < offs ? ons : offs) > 1)
-		if ((rc = bj_step(m, &ons, &offs, &xs, &ys)) < 0)
-			return rc;
-	for (int i = 0; i < xs.n; i++)
-		for (int j = 0; j < xs.len[i]; j++)
-			bits[pos++] = xs.s[i][j];
-	for (int i = 0; i < ys.n; i++)
-		for (int j = 0; j < ys.len[i]; j++)
-			bits[pos++] = ys.s[i][j];
+	while ((ons < offs ? ons : offs) > 1) {
+		bj_step(&ons, &offs, &set[t], &set[1 - t]);
+		t = 1 - t;
+	}
+	for (int i = 0; i < set[t].x.n; i++)
+		for (int j = 0; j < set[t].x.len[i]; j++)
+			bits[pos++] = set[t].x.s[i][j];
+	for (int i = 0; i < set[t].y.n; i++)
+		for (int j = 0; j < set[t].y.len[i]; j++)
+			bits[pos++] = set[t].y.s[i][j];
 	if (k < 0)
 		for (int i = 0; i < pos; i++)
 			bits[i] = (char)(1 - bits[i]);
