@@ -41,7 +41,7 @@ PROGRAMS = [
 ]
 
 
-# Seconds drain() waits in silence before it reconnects and resends.
+# Seconds drain() waits for an acknowledgement before it reconnects and resends.
 DRAIN_QUIET_S = 10
 
 class TimedClient(Client):
@@ -250,16 +250,18 @@ class Performer(threading.Thread):
 
     def drain(self, timeout=60):
         """After stop(): waits until every op is acknowledged (reconnecting
-        when needed); True when all are. A client that hears nothing for
-        DRAIN_QUIET_S while an op is unacknowledged reconnects and resends
-        it, as docs/protocol.md says a client recovers (the server answers
+        when needed); True when all are. A client whose op goes
+        unacknowledged for DRAIN_QUIET_S reconnects and resends it, as docs/protocol.md says a client recovers (the server answers
         a stored one with its ack); such resends are counted in
         self.resent["quiet"] and reported by the tests."""
         end = time.monotonic() + timeout
         heard = time.monotonic()
+        acks = len(self.acked())
         while time.monotonic() < end:
             if all(oc.idle() for oc in self.docs.values()):
                 return True
+            if len(self.acked()) != acks:
+                acks, heard = len(self.acked()), time.monotonic()
             try:
                 if time.monotonic() - heard > DRAIN_QUIET_S:
                     self.resent["quiet"] = self.resent.get("quiet", 0) + 1
@@ -269,7 +271,6 @@ class Performer(threading.Thread):
                 self.ws.sock.settimeout(0.1)
                 try:
                     self._handle(self.ws.recv_json())
-                    heard = time.monotonic()
                 except socket.timeout:
                     pass
             except (OSError, WsClosed, ValueError):
