@@ -133,6 +133,24 @@ static long run_index(const replay *rp, int64_t run_id)
 	return -1;
 }
 
+/* A new change of run run_id applied at `applied`, or NULL (with *skip
+ * when it belongs to no recorded run, else out of memory). */
+static item *add_item(loader *ld, int64_t run_id, int64_t applied, item_kind kind, int64_t id,
+		      bool *skip)
+{
+	long ri = run_id ? run_index(ld->rp, run_id) : -1;
+	item *it;
+
+	*skip = ri < 0;
+	if (*skip || !(it = new_item(ld)))
+		return NULL;
+	it->run = (size_t)ri;
+	it->applied = applied;
+	it->kind = kind;
+	it->id = id;
+	return it;
+}
+
 static int load_run(const store_run *r, void *arg)
 {
 	loader *ld = arg;
@@ -154,8 +172,8 @@ static int load_eval(const store_eval *ev, void *arg)
 {
 	loader *ld = arg;
 	replay *rp = ld->rp;
-	long ri = ev->run_id ? run_index(rp, ev->run_id) : -1;
 	store_doc doc;
+	bool skip;
 	item *it;
 
 	if (grow(&rp->authors, rp->n_authors, &ld->cap_authors, sizeof rp->authors[0], 64) !=
@@ -165,14 +183,10 @@ static int load_eval(const store_eval *ev, void *arg)
 	if (!(rp->authors[rp->n_authors].author = strdup(ev->author)))
 		return ld->rc = TT_ENOMEM;
 	rp->n_authors++;
-	if (!ev->ok || ri < 0)
+	if (!ev->ok)
 		return 0;
-	if (!(it = new_item(ld)))
-		return ld->rc = TT_ENOMEM;
-	it->run = (size_t)ri;
-	it->applied = ev->applied_frame;
-	it->kind = ITEM_EVAL;
-	it->id = ev->id;
+	if (!(it = add_item(ld, ev->run_id, ev->applied_frame, ITEM_EVAL, ev->id, &skip)))
+		return skip ? 0 : (ld->rc = TT_ENOMEM);
 	if (!(it->code = malloc(ev->code_len + 1))) {
 		rp->n_items--;
 		return ld->rc = TT_ENOMEM;
@@ -197,17 +211,11 @@ static int load_eval(const store_eval *ev, void *arg)
 static int load_tempo(const store_tempo *t, void *arg)
 {
 	loader *ld = arg;
-	long ri = t->run_id ? run_index(ld->rp, t->run_id) : -1;
-	item *it;
+	bool skip;
+	item *it = add_item(ld, t->run_id, t->applied_frame, ITEM_TEMPO, t->id, &skip);
 
-	if (ri < 0)
-		return 0;
-	if (!(it = new_item(ld)))
-		return ld->rc = TT_ENOMEM;
-	it->run = (size_t)ri;
-	it->applied = t->applied_frame;
-	it->kind = ITEM_TEMPO;
-	it->id = t->id;
+	if (!it)
+		return skip ? 0 : (ld->rc = TT_ENOMEM);
 	it->frame = t->frame;
 	it->cps = TT_RAT(t->cps_n, t->cps_d);
 	return 0;
@@ -216,18 +224,14 @@ static int load_tempo(const store_tempo *t, void *arg)
 static int load_control(const store_control *c, void *arg)
 {
 	loader *ld = arg;
-	long ri = run_index(ld->rp, c->run_id);
 	int k = control_parse(c->kind);
+	bool skip;
 	item *it;
 
-	if (ri < 0 || k < 0)
+	if (k < 0)
 		return 0;
-	if (!(it = new_item(ld)))
-		return ld->rc = TT_ENOMEM;
-	it->run = (size_t)ri;
-	it->applied = c->applied_frame;
-	it->kind = ITEM_CONTROL;
-	it->id = c->id;
+	if (!(it = add_item(ld, c->run_id, c->applied_frame, ITEM_CONTROL, c->id, &skip)))
+		return skip ? 0 : (ld->rc = TT_ENOMEM);
 	it->control = (control_kind)k;
 	snprintf(it->track, sizeof it->track, "%s", c->track);
 	it->on = c->on;
@@ -240,18 +244,12 @@ static int load_control(const store_control *c, void *arg)
 static int load_direct(const store_direct *d, void *arg)
 {
 	loader *ld = arg;
-	long ri = d->run_id ? run_index(ld->rp, d->run_id) : -1;
 	int64_t b = (d->frame - FX_LIMITER_LOOKAHEAD) / RENDER_BLOCK * RENDER_BLOCK;
-	item *it;
+	bool skip;
+	item *it = add_item(ld, d->run_id, b > 0 ? b : 0, ITEM_DIRECT, d->id, &skip);
 
-	if (ri < 0)
-		return 0;
-	if (!(it = new_item(ld)))
-		return ld->rc = TT_ENOMEM;
-	it->run = (size_t)ri;
-	it->applied = b > 0 ? b : 0;
-	it->kind = ITEM_DIRECT;
-	it->id = d->id;
+	if (!it)
+		return skip ? 0 : (ld->rc = TT_ENOMEM);
 	it->frame = d->frame;
 	if (!(it->code = strdup(d->params))) {
 		ld->rp->n_items--;
