@@ -22,6 +22,9 @@ TESTS += tests/engine/pattern_extra.py
 EXTRA_DIST += tests/engine/pattern_extra.py tests/engine/pattern_extra_corpus.jsonl \
 	tests/engine/pattern_extra_expected.jsonl tests/engine/pattern_extra_gen.py \
 	tests/engine/pattern_extra_gen_values.py
+# Euclid's fast Bjorklund against Strudel's list form, every k for n <= 32.
+TESTS += tests/engine/bjorklund.py
+EXTRA_DIST += tests/engine/bjorklund.py
 # The pattern core through its API: seeds (and fixed crashers) replayed.
 check_PROGRAMS += tests/fuzz/fuzz_pattern_replay
 TESTS += tests/fuzz/fuzz_pattern_replay

@@ -158,94 +158,49 @@ int pat_run(pat_pool *pool, pat *n, pat **out)
 
 /* ---- euclid ---- */
 
-typedef struct seqs {
-	int n;
-	const char **s;
-	int *len;
-} seqs;
-
-/* The sequences of one step, and where their bits live. Every step's
- * sequences hold exactly n bits between them, so two sets used in turn
- * keep Bjorklund's memory O(n) (it was O(n * steps): a pattern with a few
- * euclid(3,8212) took gigabytes). */
-typedef struct bj_set {
-	seqs x, y;
-	char *bits;
-} bj_set;
-
-static int bj_set_init(pmem *m, bj_set *b, int cap, int n)
-{
-	b->x.s = pmem_alloc(m, sizeof(char *) * (size_t)cap);
-	b->x.len = pmem_alloc(m, sizeof(int) * (size_t)cap);
-	b->y.s = pmem_alloc(m, sizeof(char *) * (size_t)cap);
-	b->y.len = pmem_alloc(m, sizeof(int) * (size_t)cap);
-	b->bits = pmem_alloc(m, (size_t)n + 1);
-	return b->x.s && b->x.len && b->y.s && b->y.len && b->bits ? TT_OK : pat__nomem(m);
-}
-
-/* Appends a + b as one sequence of out (bits at *at of out->bits). */
-static void bj_put(bj_set *out, seqs *to, const char *a, int la, const char *b, int lb, int *at)
-{
-	char *r = out->bits + *at;
-	memcpy(r, a, (size_t)la);
-	memcpy(r + la, b, (size_t)lb);
-	to->s[to->n] = r;
-	to->len[to->n] = la + lb;
-	to->n++;
-	*at += la + lb;
-}
-
-/* One step of Strudel's _bjorklund (left when ons > offs, else right),
- * from cur into nxt. */
-static void bj_step(int *ons, int *offs, const bj_set *cur, bj_set *nxt)
-{
-	bool left = *ons > *offs;
-	int k = left ? *offs : *ons, at = 0;
-	const seqs *rest = left ? &cur->x : &cur->y;
-
-	nxt->x.n = nxt->y.n = 0;
-	for (int i = 0; i < k; i++)
-		bj_put(nxt, &nxt->x, cur->x.s[i], cur->x.len[i], cur->y.s[i], cur->y.len[i], &at);
-	for (int i = k; i < rest->n; i++)
-		bj_put(nxt, &nxt->y, rest->s[i], rest->len[i], "", 0, &at);
-	if (left) {
-		int o = *ons;
-		*ons = *offs;
-		*offs = o - *offs;
-	} else {
-		*offs = *offs - *ons;
-	}
-}
-
-/* bjorklund(k, n) into bits[0..n). */
+/* bjorklund(k, n) into bits[0..n), in Strudel's order. Strudel's
+ * _bjorklund keeps two lists of sequences and zips them step by step, but
+ * every sequence of a list is the same sequence: a list is one sequence x
+ * (or y) and a count. A left step (ons > offs) makes x + y the new x and the
+ * old x the new y; a right step appends y to x and takes ons from offs, so a
+ * run of right steps is one division. That makes it O(n log n) in time and
+ * O(n) in memory (the list form took minutes of CPU for a few
+ * euclid(3,8212) in one mini-notation string). */
 static int bjorklund(pmem *m, int k, int n, char *bits)
 {
-	int ons = k < 0 ? -k : k, offs = n - ons, rc, pos = 0, t = 0;
-	int cap = (ons > offs ? ons : offs) + 1;
-	bj_set set[2];
+	int ons = k < 0 ? -k : k, offs = n - ons, lx = 1, ly = 1, pos = 0;
+	char *x = pmem_alloc(m, (size_t)n + 1), *y = pmem_alloc(m, (size_t)n + 1);
+	char *t = pmem_alloc(m, (size_t)n + 1);
 
-	if ((rc = bj_set_init(m, &set[0], cap, n)) < 0 || (rc = bj_set_init(m, &set[1], cap, n)) < 0)
-		return rc;
-	set[0].x.n = ons;
-	set[0].y.n = offs;
-	for (int i = 0; i < ons; i++) {
-		set[0].x.s[i] = "\1";
-		set[0].x.len[i] = 1;
-	}
-	for (int i = 0; i < offs; i++) {
-		set[0].y.s[i] = "\0";
-		set[0].y.len[i] = 1;
-	}
+	if (!x || !y || !t)
+		return pat__nomem(m);
+	x[0] = 1;
+	y[0] = 0;
 	while ((ons < offs ? ons : offs) > 1) {
-		bj_step(&ons, &offs, &set[t], &set[1 - t]);
-		t = 1 - t;
+		if (ons > offs) {
+			char *old_y = y;
+			int o = ons;
+			memcpy(t, x, (size_t)lx);
+			memcpy(t + lx, y, (size_t)ly);
+			y = x;
+			x = t;
+			t = old_y;
+			lx += ly;
+			ly = lx - ly;
+			ons = offs;
+			offs = o - offs;
+		} else {
+			while ((ons < offs ? ons : offs) > 1 && ons <= offs) {
+				memcpy(x + lx, y, (size_t)ly);
+				lx += ly;
+				offs -= ons;
+			}
+		}
 	}
-	for (int i = 0; i < set[t].x.n; i++)
-		for (int j = 0; j < set[t].x.len[i]; j++)
-			bits[pos++] = set[t].x.s[i][j];
-	for (int i = 0; i < set[t].y.n; i++)
-		for (int j = 0; j < set[t].y.len[i]; j++)
-			bits[pos++] = set[t].y.s[i][j];
+	for (int i = 0; i < ons; i++, pos += lx)
+		memcpy(bits + pos, x, (size_t)lx);
+	for (int i = 0; i < offs; i++, pos += ly)
+		memcpy(bits + pos, y, (size_t)ly);
 	if (k < 0)
 		for (int i = 0; i < pos; i++)
 			bits[i] = (char)(1 - bits[i]);
