@@ -9,8 +9,8 @@
 #include "server/app.h"
 #include "server/live.h"
 
-static atomic_uint_fast64_t bytes_out, evals_ok, evals_failed, render_busy_ns;
-static atomic_int_fast64_t members[4];
+static atomic_uint_fast64_t bytes_out, evals_ok, evals_failed, render_busy_ns, tls_refused;
+static atomic_int_fast64_t members[4], tls_conns;
 
 void metrics_bytes_out(uint64_t n)
 {
@@ -33,6 +33,16 @@ void metrics_render_busy(uint64_t ns)
 	atomic_fetch_add_explicit(&render_busy_ns, ns, memory_order_relaxed);
 }
 
+void metrics_tls_conn(int delta)
+{
+	atomic_fetch_add_explicit(&tls_conns, delta, memory_order_relaxed);
+}
+
+void metrics_tls_refused(void)
+{
+	atomic_fetch_add_explicit(&tls_refused, 1, memory_order_relaxed);
+}
+
 void metrics_get(metrics_totals *out)
 {
 	out->bytes_out = atomic_load_explicit(&bytes_out, memory_order_relaxed);
@@ -41,6 +51,8 @@ void metrics_get(metrics_totals *out)
 	out->render_busy_ns = atomic_load_explicit(&render_busy_ns, memory_order_relaxed);
 	for (int i = 0; i < 4; i++)
 		out->members[i] = atomic_load_explicit(&members[i], memory_order_relaxed);
+	out->tls_conns = atomic_load_explicit(&tls_conns, memory_order_relaxed);
+	out->tls_refused = atomic_load_explicit(&tls_refused, memory_order_relaxed);
 }
 
 static int count_session(const store_session *s, void *ctx)
@@ -102,5 +114,11 @@ size_t metrics_format(tt_app *app, char *buf, size_t cap)
 	put(buf, cap, &n, "# HELP tutti_bytes_out_total Bytes sent to WebSocket clients and HTTP "
 	    "stream listeners.\n# TYPE tutti_bytes_out_total counter\n"
 	    "tutti_bytes_out_total %llu\n", (unsigned long long)m.bytes_out);
+	put(buf, cap, &n, "# HELP tutti_tls_connections Connections the TLS front holds "
+	    "(handshaking or open; 0 without --tls-cert).\n# TYPE tutti_tls_connections gauge\n"
+	    "tutti_tls_connections %lld\n", (long long)m.tls_conns);
+	put(buf, cap, &n, "# HELP tutti_tls_refused_total TLS connections closed at once because "
+	    "TT_MAX_TLS_CONNECTIONS were open.\n# TYPE tutti_tls_refused_total counter\n"
+	    "tutti_tls_refused_total %llu\n", (unsigned long long)m.tls_refused);
 	return n;
 }

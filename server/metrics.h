@@ -18,6 +18,8 @@ typedef struct metrics_totals {
 	uint64_t evals_failed;    /* evaluations answered with an error */
 	uint64_t render_busy_ns;  /* render threads' time spent rendering blocks */
 	int64_t members[4];       /* joined WebSocket members by store_role */
+	int64_t tls_conns;        /* connections the TLS front holds */
+	uint64_t tls_refused;     /* TLS connections refused at TT_MAX_TLS_CONNECTIONS */
 } metrics_totals;
 
 /* Bytes handed to the kernel for a client (any thread). */
@@ -28,6 +30,10 @@ void metrics_evaluation(int ok);
 void metrics_member(store_role r, int delta);
 /* Render thread: ns spent on one block. Safe on the audio thread. */
 void metrics_render_busy(uint64_t ns);
+
+/* The TLS front: a connection taken (+1) or freed (-1); one refused. */
+void metrics_tls_conn(int delta);
+void metrics_tls_refused(void);
 
 void metrics_get(metrics_totals *out);
 

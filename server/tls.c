@@ -56,6 +56,7 @@
 #include "common/error.h"
 #include "common/limits.h"
 #include "server/log.h"
+#include "server/metrics.h"
 
 enum { SIDE_TCP, SIDE_PLAIN, SIDE_LISTEN, SIDE_WAKE };
 enum { ST_HANDSHAKE, ST_PUMP };
@@ -224,6 +225,7 @@ static void conn_free(tls_conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	f->n_conns--;
+	metrics_tls_conn(-1);
 	c->dead = 1;
 	c->next = f->dead;
 	f->dead = c;
@@ -254,6 +256,7 @@ static void conn_accept(tls_front *f, int fd, const struct sockaddr_storage *ss,
 	int rc;
 
 	if (f->n_conns >= TT_MAX_TLS_CONNECTIONS) {
+		metrics_tls_refused();
 		if (f->refused++ % 1000 == 0)
 			log_warn("tls", "%d TLS connections open (TT_MAX_TLS_CONNECTIONS): closing new ones",
 				 TT_MAX_TLS_CONNECTIONS);
@@ -289,6 +292,7 @@ static void conn_accept(tls_front *f, int fd, const struct sockaddr_storage *ss,
 		f->conns->prev = c;
 	f->conns = c;
 	f->n_conns++;
+	metrics_tls_conn(1);
 	c->want_tcp = EPOLLIN;
 	sync_interest(c);
 }

@@ -305,13 +305,15 @@ t.ok(p.returncode == 0 and d.returncode == 0 and
 # ---- TT_MAX_TLS_CONNECTIONS at N and N+1; the handshake timeout ----
 
 
-def tls_health(timeout=15):
-    """A full TLS request on a fresh connection: its status, or the error."""
+def tls_get(path, timeout=15):
+    """A full TLS request on a fresh connection: (status line, body), or
+    ("error: ...", b"")."""
     ctx = ssl.create_default_context(cafile=cert)
     try:
         raw = socket.create_connection(("127.0.0.1", srv.port), timeout=timeout)
         s = ctx.wrap_socket(raw, server_hostname="localhost")
-        s.sendall(b"GET /api/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        s.sendall(b"GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+                  % path.encode())
         data = b""
         while True:
             d = s.recv(65536)
@@ -319,9 +321,31 @@ def tls_health(timeout=15):
                 break
             data += d
         s.close()
-        return data.split(b"\r\n", 1)[0].decode()
+        head, _, body = data.partition(b"\r\n\r\n")
+        return head.split(b"\r\n", 1)[0].decode(), body
     except (OSError, ssl.SSLError) as e:
-        return "error: %r" % e
+        return "error: %r" % e, b""
+
+
+def tls_health(timeout=15):
+    return tls_get("/api/health", timeout)[0]
+
+
+def tls_metric(name):
+    """A /metrics value read over TLS (None when it cannot be read)."""
+    body = tls_get("/metrics")[1].decode(errors="replace")
+    m = re.search(r"^%s (\d+)" % name, body, re.M)
+    return int(m.group(1)) if m else None
+
+
+# The earlier clients' connections must be gone before the table is
+# filled: the one reading /metrics is then the only one.
+end = time.time() + 30
+while time.time() < end and tls_metric("tutti_tls_connections") != 1:
+    time.sleep(0.2)
+t.eq(tls_metric("tutti_tls_connections"), 1,
+     "tutti_tls_connections counts the TLS front's connections (only the asking one now)")
+refused0 = tls_metric("tutti_tls_refused_total")
 
 
 # N-1 connections that never say anything (a slowloris), then the Nth,
@@ -331,7 +355,8 @@ for i in range(MAX_TLS - 1):
     idle.append(socket.create_connection(("127.0.0.1", srv.port), timeout=30))
 nth = tls_health()
 t.ok(nth == "HTTP/1.1 200 OK",
-     "with %d connections open, connection N = TT_MAX_TLS_CONNECTIONS is served" % (MAX_TLS - 1), nth)
+     "with %d connections open, connection N = TT_MAX_TLS_CONNECTIONS is served" % (MAX_TLS - 1),
+     nth if nth.startswith("HTTP") else "%s; refused so far %s" % (nth, refused0))
 # The Nth has gone again: one more idle connection fills the table.
 idle.append(socket.create_connection(("127.0.0.1", srv.port), timeout=30))
 over = tls_health()
@@ -355,6 +380,9 @@ for s in idle:
     s.close()
 again = tls_health()
 t.ok(again == "HTTP/1.1 200 OK", "after they are gone a new TLS client is served", again)
+refused = tls_metric("tutti_tls_refused_total")
+t.ok(refused0 is not None and refused is not None and refused >= refused0 + 1,
+     "tutti_tls_refused_total counts the refused connection (%s then %s)" % (refused0, refused))
 
 rc = srv.stop()
 t.ok(rc == 0 and any("stopped cleanly" in l for l in srv.log), "SIGTERM stops the TLS server cleanly",
