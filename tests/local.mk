@@ -6,7 +6,7 @@ EXTRA_DIST += tests/server/tls_ws.mjs
 SERVER_TESTS = tests/server/http_api.py tests/server/ws_raw.py \
 	tests/server/editing.py tests/server/convergence.py tests/server/crash_edit.py \
 	tests/server/live.py tests/server/cli_eval.py tests/server/demo.py \
-	tests/server/limits.py tests/server/auth.py tests/server/chat.py \
+	tests/server/limits.py tests/server/perf_budgets.py tests/server/auth.py tests/server/chat.py \
 	tests/server/accounts.py tests/server/cli_login.py tests/server/backup.py \
 	tests/server/metrics.py tests/server/install.py tests/server/icecast_relay.py \
 	tests/server/hostile.py tests/server/slowloris.py tests/server/cli_tools.py tests/server/history.py \
