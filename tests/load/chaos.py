@@ -205,7 +205,9 @@ def part_kill():
     appender.stop()
     for p in performers:
         p.stop()
-    drained = all(p.drain(90) for p in performers) and loadlib.settle(performers)
+    drains = [p.drain(90) for p in performers]
+    settled = all(drains) and loadlib.settle(performers)
+    drained = all(drains) and settled
     want_lines = ["// line %d" % i for i in range(1, appender.n + 1)]
 
     def editor_done():
@@ -223,7 +225,8 @@ def part_kill():
     srv.stop()
 
     t.eq(kills, KILLS, "tuttid was killed with SIGKILL and restarted %d times during activity" % KILLS)
-    t.ok(drained, "every performer recovered and every op was acknowledged in the end")
+    t.ok(drained, "every performer recovered and every op was acknowledged in the end",
+         ("drained", drains, "settled", settled, "pending", [p.pending() for p in performers]))
     res = loadlib.check_acked(db, performers)
     result["lost_ops"] = len(res["missing"])
     result["acked_ops"] = res["acked"]
@@ -547,7 +550,7 @@ def part_net():
     time.sleep(10)
     for p in ps:
         p.stop()
-    drained = all(p.drain() for p in ps) and loadlib.settle(ps)
+    drained = all([p.drain() for p in ps]) and loadlib.settle(ps)
     out, err = probe.communicate(timeout=60)
     lst = loadlib.parse_kv(out.strip())
     texts = {p.docs[shared].text for p in ps}

@@ -93,18 +93,24 @@ class Performer(threading.Thread):
         self.eval_latencies = []
         self.eval_sent = {}
         self.reconnects = 0
+        self.backlog = []         # messages that came while _call waited
         self.resent = {"stored": 0, "lost": 0}
         self.lock = threading.Lock()
         self.n = 0
 
     # ---- connection and recovery ----
     def _call(self, ws, obj, timeout=30):
+        """Sends obj and returns its reply. What arrives meanwhile is kept
+        in self.backlog, handled once recovery is done: while one document
+        is being reopened, the ack of an op just sent for another may come
+        (dropping it left that op unacknowledged for ever)."""
         ws.send_json(obj)
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             m = ws.recv_json()
             if m.get("id") == obj["id"]:
                 return m
+            self.backlog.append(m)
         raise WsClosed("no reply to %r" % obj.get("type"))
 
     def _connect(self):
@@ -125,8 +131,12 @@ class Performer(threading.Thread):
         for doc, oc in self.docs.items():
             oc.ws = self.ws
             oc.opened(self._call(self.ws, {"type": "doc.open", "id": "o%d" % doc, "doc": doc}))
+        backlog, self.backlog = self.backlog, []
+        for m in backlog:
+            self._handle(m)
 
     def _recover(self):
+        self.backlog = []
         ws = self._connect()
         for doc, oc in self.docs.items():
             oc.ws = ws
@@ -160,6 +170,11 @@ class Performer(threading.Thread):
                 self.resent["lost"] += 1
                 oc.send_outstanding()
         self.ws = ws
+        backlog, self.backlog = self.backlog, []
+        for m in backlog:
+            if m.get("type") == "ack":
+                self.resent["held_acks"] = self.resent.get("held_acks", 0) + 1
+            self._handle(m)
 
     def _reconnect(self):
         if self.ws:
@@ -280,6 +295,11 @@ class Performer(threading.Thread):
                 if not ok:
                     return False
         return all(oc.idle() for oc in self.docs.values())
+
+    def pending(self):
+        """{doc: seq} of every op still waiting for its ack (for reports)."""
+        return {doc: (oc.outstanding[1] if oc.outstanding else None, oc.buffer is not None)
+                for doc, oc in self.docs.items() if not oc.idle()}
 
     def pump(self, seconds=0.1):
         """Handles what arrives for a moment (after stop())."""

@@ -87,7 +87,7 @@ out, err = probe.communicate(timeout=SECONDS + 120)
 lst = loadlib.parse_kv(out.strip())
 for p in performers:
     p.stop()
-drained = all(p.drain() for p in performers) and loadlib.settle(performers)
+drained = all([p.drain() for p in performers]) and loadlib.settle(performers)
 sampler.stop()
 m1 = loadlib.metrics(srv)
 rss_peak = max((s[1] for s in sampler.samples if s[1]), default=0)
