@@ -17,7 +17,7 @@ server_tuttid_SOURCES = \
 	server/log.c server/log.h \
 	server/http.c server/http.h \
 	server/http_guard.c server/http_guard.h \
-	server/tls.c server/tls.h \
+	server/tls.c server/tls.h server/tls_gcm.c server/tls_gcm.h \
 	server/api.c server/api.h \
 	server/static.c server/static.h \
 	server/loop.c server/loop.h \
@@ -68,6 +68,13 @@ tests_server_test_password_SOURCES = tests/server/test_password.c tests/tap.h \
 	server/password.c server/password.h
 tests_server_test_password_LDADD = common/libtt_common.a $(MBEDTLS_LIBS)
 server_tuttid_SOURCES += server/replay_http.c server/replay_http.h
+
+# The TLS front's AES-GCM against mbedTLS's (server/tls_gcm.c).
+check_PROGRAMS += tests/server/test_tls_gcm
+TESTS += tests/server/test_tls_gcm
+tests_server_test_tls_gcm_SOURCES = tests/server/test_tls_gcm.c tests/tap.h \
+	server/tls_gcm.c server/tls_gcm.h
+tests_server_test_tls_gcm_LDADD = $(MBEDTLS_LIBS)
 
 # SuperDirt's /dirt/play to direct events, and their JSON (tests/server/osc.py
 # runs the whole path against the real tuttid).

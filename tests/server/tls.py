@@ -196,6 +196,33 @@ t.ok(rc == 0 and "Protocol  : TLSv1.2" in out and "ECDHE-ECDSA-AES128-GCM-SHA256
      out[-600:])
 rc, out = s_client("-tls1_2", "-cipher", "ECDHE-ECDSA-CHACHA20-POLY1305")
 t.ok(rc == 0 and "ECDHE-ECDSA-CHACHA20-POLY1305" in out, "ChaCha20-Poly1305 is offered too", out[-400:])
+
+# Each way a record is sealed, with a body of many records (a 500 kB
+# script; curl reads it while the server's socket fills): AES-128-GCM and
+# AES-256-GCM by server/tls_gcm.c where the processor has AES-NI and
+# PCLMULQDQ (the log says so), ChaCha20-Poly1305 by mbedTLS.
+with open(os.path.join(SRCDIR, "clients", "web", "dist", "perform.js"), "rb") as f:
+    big = f.read()
+for suite, mbed in (("ECDHE-ECDSA-AES128-GCM-SHA256", "AES-128-GCM"),
+                    ("ECDHE-ECDSA-AES256-GCM-SHA384", "AES-256-GCM"),
+                    ("ECDHE-ECDSA-CHACHA20-POLY1305", "CHACHA20-POLY1305")):
+    seen = len(srv.log)
+    out = os.path.join(tmp, "big-%s.js" % mbed)
+    p = sh(["curl", "-sS", "--max-time", "30", "--cacert", cert, "--tls-max", "1.2", "--ciphers",
+            suite, "--limit-rate", "2M", "-o", out, base + "/perform.js"])
+    with open(out, "rb") as f:
+        got = f.read() if p.returncode == 0 else b""
+    done = [l for l in srv.log[seen:] if "handshake done" in l]
+    fast = bool(done) and "sealed by tls_gcm" in done[-1]
+    t.ok(got == big and done and mbed in done[-1],
+         "%s: a %d kB body arrives whole over TLS (records sealed by %s)"
+         % (mbed, len(big) // 1000, "tls_gcm" if fast else "mbedTLS"), (p.stderr[-300:], done[-1:]))
+    if mbed != "CHACHA20-POLY1305":
+        t.ok(fast == (open("/proc/cpuinfo").read().find(" pclmulqdq") >= 0 and
+                      open("/proc/cpuinfo").read().find(" aes") >= 0),
+             "%s is sealed by tls_gcm exactly when the processor has AES-NI and PCLMULQDQ" % mbed,
+             done[-1:])
+
 # SECLEVEL=0: openssl 3 would not even offer TLS 1.1 otherwise, and the
 # refusal must be the server's.
 rc, out = s_client("-tls1_1", "-cipher", "DEFAULT:@SECLEVEL=0")
@@ -380,6 +407,53 @@ for s in idle:
     s.close()
 again = tls_health()
 t.ok(again == "HTTP/1.1 200 OK", "after they are gone a new TLS client is served", again)
+
+# A slow reader with a small receive buffer and a body larger than the
+# kernel's largest send buffer (tcp_wmem, 4 MB): TCP must take sealed
+# records in part, and the rest waits in the connection (server/tls.c,
+# fast_buf) to go before anything else. The body: 20 s of the session
+# rendered again as 32-bit float WAV (7.7 MB), read slowly over
+# AES-128-GCM and at full speed over ChaCha20-Poly1305 (mbedTLS); the two
+# must be the same bytes, Content-Length of them.
+span = "/api/sessions/%s/render.wav?from=0&to=20&bits=32f&t=%s" % (sid, tok)
+end = time.time() + 40
+while time.time() < end:
+    st, _ = tls_get("/api/sessions/%s/render.wav?from=0&to=20&bits=16&t=%s" % (sid, tok))
+    if st.startswith("HTTP/1.1 200"):
+        break
+    time.sleep(1)   # the session has not played 20 s yet
+ref = os.path.join(tmp, "render-ref.wav")
+p = sh(["curl", "-sS", "--max-time", "60", "--cacert", cert, "--tls-max", "1.2", "--ciphers",
+        "ECDHE-ECDSA-CHACHA20-POLY1305", "-o", ref, base + span])
+with open(ref, "rb") as f:
+    want = f.read() if p.returncode == 0 else b""
+ctx = ssl.create_default_context(cafile=cert)
+ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+ctx.set_ciphers("ECDHE-ECDSA-AES128-GCM-SHA256")
+raw = socket.socket()
+raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+raw.settimeout(60)
+raw.connect(("127.0.0.1", srv.port))
+slow = ctx.wrap_socket(raw, server_hostname="localhost")
+slow.sendall(b"GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n" % span.encode())
+data = []
+try:
+    while True:
+        d = slow.recv(16384)
+        if not d:
+            break
+        data.append(d)
+        time.sleep(0.001)
+except (OSError, ssl.SSLError) as e:
+    data.append(b"\n[%r]" % e)
+slow.close()
+head, _, body = b"".join(data).partition(b"\r\n\r\n")
+clen = re.search(rb"(?i)content-length: (\d+)", head)
+t.ok(len(want) > 5000000 and body == want and clen and int(clen.group(1)) == len(body),
+     "a slow reader with a 4 kB receive buffer gets a %.1f MB body intact over AES-128-GCM, "
+     "the same bytes as over ChaCha20-Poly1305" % (len(want) / 1e6),
+     (p.stderr[-200:], head[:200], len(body), len(want)))
+
 refused = tls_metric("tutti_tls_refused_total")
 t.ok(refused0 is not None and refused is not None and refused >= refused0 + 1,
      "tutti_tls_refused_total counts the refused connection (%s then %s)" % (refused0, refused))
