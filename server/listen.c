@@ -20,6 +20,18 @@
  * at the smallest page this server writes. */
 #define RING_UNITS 16384
 
+/* Batching for listeners over TLS: a suspended one is woken by the first
+ * append at least this long after the append that began its batch, so
+ * with the hub's 100 ms pages it takes two pages at a time (half a page
+ * of margin for the appends' jitter). Each wake
+ * costs a TLS listener a hop through the TLS front (a write and a read of
+ * the socketpair), a record and a send: about three times what it costs a
+ * plain listener (docs/operations.md, "bench/fanout --tls"), so halving
+ * the wakes is most of the difference. An HTTP listener plays from a
+ * buffer (it starts 300 ms behind live), and performers' low-latency
+ * audio goes over WebSocket, which is not batched. */
+#define TLS_BATCH_MS 50
+
 typedef struct unit {
 	uint64_t off;     /* absolute offset of its first byte */
 	int64_t ms;       /* when it was appended (monotonic) */
@@ -31,6 +43,8 @@ typedef struct listener {
 	uint64_t pos;         /* absolute offset of the next byte to send */
 	size_t head_sent;
 	int suspended;
+	int64_t batch_ms;     /* 0: wake at every append; else see TLS_BATCH_MS */
+	int64_t wake_at;      /* batching: when the batch begun by an append ends */
 	struct listener *prev, *next;
 } listener;
 
@@ -134,6 +148,7 @@ void stream_ring_append(stream_ring *r, const void *data, size_t len)
 {
 	struct MHD_Connection *wake[TT_MAX_LISTENERS];
 	int n_wake = 0;
+	int64_t now = mono_ms();
 
 	if (len == 0 || len > TT_STREAM_RING_BYTES / 4)
 		return;
@@ -144,14 +159,21 @@ void stream_ring_append(stream_ring *r, const void *data, size_t len)
 		r->u_count--;
 		r->start = r->units[r->u_first].off;
 	}
-	r->units[(r->u_first + r->u_count) % RING_UNITS] = (unit){ r->end, mono_ms() };
+	r->units[(r->u_first + r->u_count) % RING_UNITS] = (unit){ r->end, now };
 	r->u_count++;
 	copy_in(r, data, len);
 	for (listener *l = r->listeners; l && n_wake < TT_MAX_LISTENERS; l = l->next) {
-		if (l->suspended) {
-			l->suspended = 0;
-			wake[n_wake++] = l->conn;
+		if (!l->suspended)
+			continue;
+		if (l->batch_ms) {
+			if (!l->wake_at)
+				l->wake_at = now + l->batch_ms;
+			if (now < l->wake_at)
+				continue;
 		}
+		l->suspended = 0;
+		l->wake_at = 0;
+		wake[n_wake++] = l->conn;
 	}
 	pthread_mutex_unlock(&r->lock);
 	resume_all(wake, n_wake);
@@ -368,6 +390,7 @@ enum MHD_Result listen_serve(tt_app *app, const http_request *req)
 	}
 	l->ring = r;
 	l->conn = req->conn;
+	l->batch_ms = app->cfg.tls_cert[0] ? TLS_BATCH_MS : 0;
 	pthread_mutex_lock(&r->lock);
 	l->pos = start_position(r);
 	l->next = r->listeners;

@@ -8,8 +8,11 @@
  * always start or resume on a unit boundary. The hub (loop thread) appends;
  * libmicrohttpd's thread reads for each listener from the listener's own
  * position. A listener that has caught up is suspended (it costs no
- * polling) and resumed by the next append; one that fell out of the ring is
- * skipped forward to the oldest unit kept. So:
+ * polling) and resumed by the next append (over TLS, by the first append
+ * 50 ms or more after the one that began a batch, so two pages at a time:
+ * TLS_BATCH_MS, listen.c);
+ * one that fell out of the ring is skipped forward to the oldest unit
+ * kept. So:
  *  1. one copy of the stream exists, whatever the number of listeners;
  *  2. a slow listener never slows the hub or another listener, and costs
  *     at most the ring.
