@@ -580,6 +580,21 @@ static int eval_call(js_ev *ev, js_env *env, int node, jv *out)
 	return js__call(ev, &callee, args, nargs, node, out);
 }
 
+/* JavaScript's ToInt32: NaN and the infinities are 0, anything else its
+ * integer part modulo 2^32 as a signed 32-bit value (a cast of a double
+ * out of int64_t's range, as in 1e50 & 1, is undefined in C). */
+static int32_t to_int32(double x)
+{
+	double m;
+
+	if (!isfinite(x))
+		return 0;
+	m = fmod(trunc(x), 4294967296.0);
+	if (m < 0)
+		m += 4294967296.0;
+	return (int32_t)(uint32_t)m;
+}
+
 static int arith(js_ev *ev, const char *op, double a, double b, int node, jv *out)
 {
 	switch (op[0]) {
@@ -590,9 +605,9 @@ static int arith(js_ev *ev, const char *op, double a, double b, int node, jv *ou
 	case '%': *out = num(fmod(a, b)); return TT_OK;
 	case '<': *out = boolean(op[1] == '=' ? a <= b : a < b); return TT_OK;
 	case '>': *out = boolean(op[1] == '=' ? a >= b : a > b); return TT_OK;
-	case '&': *out = num((double)((int32_t)(int64_t)a & (int32_t)(int64_t)b)); return TT_OK;
-	case '|': *out = num((double)((int32_t)(int64_t)a | (int32_t)(int64_t)b)); return TT_OK;
-	case '^': *out = num((double)((int32_t)(int64_t)a ^ (int32_t)(int64_t)b)); return TT_OK;
+	case '&': *out = num((double)(to_int32(a) & to_int32(b))); return TT_OK;
+	case '|': *out = num((double)(to_int32(a) | to_int32(b))); return TT_OK;
+	case '^': *out = num((double)(to_int32(a) ^ to_int32(b))); return TT_OK;
 	}
 	return js__error(ev, node, TT_ESYNTAX, "operator '%s' is not supported", op);
 }
@@ -694,7 +709,7 @@ static int eval_unary(js_ev *ev, js_env *env, int node, jv *out)
 		return js__error(ev, node, TT_ESYNTAX, "operator '%s' needs a number, "
 				 "not %s", n->op, js__kind_name(&a));
 	double x = a.k == JV_NUM ? a.u.n : a.u.b;
-	*out = num(n->op[0] == '-' ? -x : n->op[0] == '~' ? (double)~(int32_t)(int64_t)x : x);
+	*out = num(n->op[0] == '-' ? -x : n->op[0] == '~' ? (double)~to_int32(x) : x);
 	return TT_OK;
 }
 

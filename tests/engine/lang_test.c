@@ -173,6 +173,14 @@ static void test_language(void)
 	       "curried free functions");
 	is_str(run("s(\"bd\").fast"), "1:1: the program's value is a function, not a "
 	       "pattern", "a method without a call is not a pattern");
+	/* ToInt32, as node prints them; 1e50 & x was undefined behaviour in C
+	 * (fuzz_lang) */
+	is_str(run("n(seq(1e50 & 65535, 4294967297 | 0, -1.5 | 0, 2147483649 ^ 2147483648))"),
+	       "0-1/4:n=0;1/4-1/2:n=1;1/2-3/4:n=-1;3/4-1:n=1",
+	       "bitwise operators take their operands modulo 2^32 (ToInt32)");
+	is_str(run("n(seq(~2.5, 1/0 | 0, (0/0) ^ 3, ~(-1e300)))"),
+	       "0-1/4:n=-3;1/4-1/2:n=0;1/2-3/4:n=3;3/4-1:n=-1",
+	       "~, infinities and NaN under ToInt32");
 }
 
 static void test_errors(void)
