@@ -255,6 +255,14 @@
  * what a performer writes, and a doubling array stops here. */
 #define TT_MAX_EVAL_BYTES (32 * 1024 * 1024)
 
+/* Bytes the patterns of one program may take while being built (the
+ * pattern pool): a few bytes of mini-notation can ask for a great deal (a
+ * euclid of 8,000 steps is 8,000 nodes, and polymeters and repeats build
+ * it again), and fuzz_mini found 900 bytes that took 2.5 GB. The demo's
+ * programs take under 100 kB; past this the evaluation fails with an
+ * error naming the limit. */
+#define TT_MAX_PATTERN_BYTES (64 * 1024 * 1024)
+
 /* Tracks ($: and name: labels) of one program: each is queried every
  * render block, and 256 parts is far past any performance. */
 #define TT_MAX_TRACKS 256

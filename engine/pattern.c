@@ -23,6 +23,8 @@ typedef struct pool_chunk {
 
 struct pat_pool {
 	pool_chunk *head;
+	size_t bytes;   /* handed out, at most TT_MAX_PATTERN_BYTES */
+	int over;       /* a request passed TT_MAX_PATTERN_BYTES */
 	char err[256];
 };
 
@@ -58,6 +60,14 @@ const char *pat_pool_error(const pat_pool *pool)
 void *pat_pool_alloc(pat_pool *pool, size_t size)
 {
 	const size_t align = sizeof(max_align_t);
+	if (size > TT_MAX_PATTERN_BYTES - pool->bytes) {
+		if (!pool->over)
+			snprintf(pool->err, sizeof pool->err, "this pattern needs more than %d MB "
+				 "to build (TT_MAX_PATTERN_BYTES)", TT_MAX_PATTERN_BYTES >> 20);
+		pool->over = 1;
+		return NULL;
+	}
+	pool->bytes += size;
 	size = (size + align - 1) & ~(align - 1);
 	pool_chunk *c = pool->head;
 	if (!c || c->cap - c->used < size) {
@@ -114,6 +124,8 @@ int pat__fail(pmem *m, int code, const char *msg)
 
 int pat__nomem(pmem *m)
 {
+	if (m->pool && m->pool->over)
+		return TT_ELIMIT; /* pool->err names TT_MAX_PATTERN_BYTES */
 	return pat__fail(m, m->pool ? TT_ENOMEM : TT_ELIMIT, "out of memory");
 }
 
@@ -124,7 +136,7 @@ int pat__throw(pmem *m, const char *msg)
 
 static int nomem(pmem *m)
 {
-	return pat__fail(m, m->pool ? TT_ENOMEM : TT_ELIMIT, "out of memory");
+	return pat__nomem(m);
 }
 
 /* ---- leaves ---- */

@@ -69,7 +69,10 @@ void pat_pool_free(pat_pool *pool);
 /* The sentence describing the last builder failure ("" when none). */
 const char *pat_pool_error(const pat_pool *pool);
 /* malloc-like allocation from the pool (freed with the pool); NULL when
- * out of memory. For the front end's own long-lived data (strings). */
+ * out of memory, or when the pool would hand out more than
+ * TT_MAX_PATTERN_BYTES in all (builders then fail with TT_ELIMIT and
+ * pat_pool_error names the limit). For the front end's own long-lived
+ * data (strings). */
 void *pat_pool_alloc(pat_pool *pool, size_t size);
 /* A NUL-terminated copy of s[0..len) owned by the pool, or NULL. */
 const char *pat_pool_strdup(pat_pool *pool, const char *s, size_t len);

@@ -238,6 +238,37 @@ static pat *bd_times(double k)
 	return pat_fast(pool, ctl("s", str_at("bd", 3)), num(k), &f) == TT_OK ? f : NULL;
 }
 
+/* TT_MAX_PATTERN_BYTES: a pool hands out N bytes, not N + 1; a builder
+ * that needs more fails with TT_ELIMIT and a sentence naming the limit. */
+static void test_pool_limit(void)
+{
+	pat_pool *p;
+	pat *e, *f;
+
+	pat_pool_new(&p);
+	ok(pat_pool_alloc(p, TT_MAX_PATTERN_BYTES - 16) != NULL && pat_pool_alloc(p, 16) != NULL,
+	   "a pool hands out TT_MAX_PATTERN_BYTES in all");
+	ok(pat_pool_alloc(p, 1) == NULL && strstr(pat_pool_error(p), "TT_MAX_PATTERN_BYTES"),
+	   "one byte more is refused, naming the limit: %s", pat_pool_error(p));
+	pat_pool_free(p);
+	pat_pool_new(&p);
+	ok(pat_pool_alloc(p, (size_t)TT_MAX_PATTERN_BYTES + 1) == NULL,
+	   "so is TT_MAX_PATTERN_BYTES + 1 at once");
+	pat_pool_free(p);
+	/* a builder near the limit: euclid(1, 9000) builds 9,000 steps */
+	pat_pool_new(&p);
+	ok(pat_pool_alloc(p, TT_MAX_PATTERN_BYTES - 4096) != NULL, "a pool almost full");
+	pat *k, *n;
+	pat_num(p, 1, NULL, &e);
+	pat_num(p, 1, NULL, &k);
+	pat_num(p, 9000, NULL, &n);
+	int rc = pat_euclid(p, e, k, n, &f);
+	ok(rc == TT_ELIMIT && strstr(pat_pool_error(p), "TT_MAX_PATTERN_BYTES"),
+	   "then euclid(1, 9000) fails with TT_ELIMIT naming the limit (%d: %s)", rc,
+	   pat_pool_error(p));
+	pat_pool_free(p);
+}
+
 static void test_limits(void)
 {
 	is_int(query(bd_times(TT_MAX_EVENTS_PER_CYCLE), 0, 1), TT_OK,
@@ -301,6 +332,7 @@ int main(void)
 	test_controls();
 	test_scale();
 	test_limits();
+	test_pool_limit();
 	pat_pool_free(pool);
 	free(mem);
 	return tap_done();
