@@ -538,10 +538,15 @@ static void report(const conn *cs, long n, const server_stats *st)
 	int64_t worst = 0;
 	double per, kb;
 
+	long before = 0, waiting = 0, cut = 0;
+
 	for (long i = 0; i < n; i++) {
 		const conn *c = &cs[i];
 		if (c->closed || !c->first_body) {
 			dropped++;
+			before += c->closed && !c->first_body;
+			waiting += !c->closed && !c->first_body;
+			cut += c->closed && c->first_body;
 			continue;
 		}
 		alive++;
@@ -556,6 +561,10 @@ static void report(const conn *cs, long n, const server_stats *st)
 	      ((double)st->cpu_us - st->base_us_s * secs) / ((double)alive * secs) : -1;
 	kb = alive && st->rss0 >= 0 ?
 	     ((double)(st->rss1 - st->rss0) - st->drift_kb) / (double)alive : -1;
+	if (dropped)
+		fprintf(stderr, "fanout_client: dropped %ld: failed before the stream %ld (connect, "
+			"handshake or status), still waiting for it %ld, cut off in it %ld\n",
+			dropped, before, waiting, cut);
 	printf("listeners=%ld alive=%ld dropped=%ld seconds=%.2f worst_gap_ms=%.1f "
 	       "gap_over_50ms=%ld client_stall_ms=%.1f cpu_us=%lld base_cpu_us_per_s=%.0f "
 	       "cpu_us_per_listener_s=%.2f rss_kb_before=%ld rss_kb_after=%ld "
