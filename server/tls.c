@@ -522,28 +522,17 @@ static int pump_out(tls_conn *c)
 	int max = mbedtls_ssl_get_max_out_record_payload(&c->ssl);
 	size_t cap = max > 0 && (size_t)max < sizeof f->scratch ? (size_t)max : sizeof f->scratch;
 
-	for (int i = 0; c->gcm && i < PUMP_BUDGET; i++) {
-		int rc = fast_flush(c);
-		if (rc <= 0)
-			return rc;
-		if (c->plain_eof)
-			return TT_OK;
-		ssize_t n = read(c->plain, f->scratch, cap);
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			return TT_OK;
-		if (n <= 0) {
-			c->plain_eof = 1;
-			return TT_OK;
-		}
-		if (fast_send(c, (size_t)n) != TT_OK)
-			return TT_EIO;
-		if (c->fast_len || (size_t)n < cap)
-			return TT_OK;
-	}
-	for (int i = 0; !c->gcm && i < PUMP_BUDGET; i++) {
-		if (c->out_pending) {
-			/* Same length, any buffer: mbedTLS only flushes what it holds. */
-			int rc = mbedtls_ssl_write(&c->ssl, f->scratch, c->out_pending);
+	for (int i = 0; i < PUMP_BUDGET; i++) {
+		int rc;
+
+		/* first what is held: the rest of a sealed record, or a record
+		 * mbedTLS made (same length, any buffer: it flushes what it
+		 * holds) */
+		if (c->gcm) {
+			if ((rc = fast_flush(c)) <= 0)
+				return rc;
+		} else if (c->out_pending) {
+			rc = mbedtls_ssl_write(&c->ssl, f->scratch, c->out_pending);
 			if (rc == MBEDTLS_ERR_SSL_WANT_WRITE)
 				return TT_OK;
 			if (rc < 0)
@@ -559,13 +548,20 @@ static int pump_out(tls_conn *c)
 			c->plain_eof = 1;
 			return TT_OK;
 		}
-		int rc = mbedtls_ssl_write(&c->ssl, f->scratch, (size_t)n);
-		if (rc == MBEDTLS_ERR_SSL_WANT_WRITE) {
-			c->out_pending = (size_t)n;
-			return TT_OK;
+		if (c->gcm) {
+			if (fast_send(c, (size_t)n) != TT_OK)
+				return TT_EIO;
+			if (c->fast_len)
+				return TT_OK;
+		} else {
+			rc = mbedtls_ssl_write(&c->ssl, f->scratch, (size_t)n);
+			if (rc == MBEDTLS_ERR_SSL_WANT_WRITE) {
+				c->out_pending = (size_t)n;
+				return TT_OK;
+			}
+			if (rc < 0)
+				return TT_EIO;
 		}
-		if (rc < 0)
-			return TT_EIO;
 		/* A short read emptied the socket: asking again would only
 		 * cost a read that says EAGAIN (epoll reports new bytes). */
 		if ((size_t)n < cap)

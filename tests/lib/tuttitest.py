@@ -32,6 +32,19 @@ TUTTID = os.path.join(BUILDDIR, "server", "tuttid")
 TUTTI = os.path.join(BUILDDIR, "clients", "cli", "tutti")
 
 
+def limit(name):
+    """The value of a limit in common/limits.h: an integer, or a product of
+    integers such as (64 * 1024 * 1024)."""
+    with open(os.path.join(SRCDIR, "common", "limits.h")) as f:
+        m = re.search(r"^#define %s \(?([0-9][0-9 *]*)\)?\s*$" % name, f.read(), re.M)
+    if not m:
+        raise KeyError(name)
+    value = 1
+    for factor in m.group(1).split("*"):
+        value *= int(factor)
+    return value
+
+
 class Tap:
     """TAP output; failures print diagnostics but never stop the script."""
 

@@ -24,18 +24,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from tuttitest import Tap, Server, SRCDIR, WsClosed  # noqa: E402
+from tuttitest import Tap, Server, SRCDIR, WsClosed, limit  # noqa: E402
 import loadlib  # noqa: E402
-
-
-def limit(name):
-    with open(os.path.join(SRCDIR, "common", "limits.h")) as f:
-        for line in f:
-            p = line.split()
-            if len(p) >= 3 and p[0] == "#define" and p[1] == name:
-                return int(p[2])
-    raise KeyError(name)
-
 
 MAX_LISTENERS = limit("TT_MAX_LISTENERS")
 MAX_EVALS = limit("TT_MAX_EVALS_PER_SECOND")

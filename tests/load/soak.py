@@ -27,7 +27,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from tuttitest import Tap, Server, SRCDIR  # noqa: E402
+from tuttitest import Tap, Server, SRCDIR, limit  # noqa: E402
 import loadlib  # noqa: E402
 
 SECONDS = float(os.environ.get("TT_SOAK_SECONDS", "120"))
@@ -43,16 +43,6 @@ WARMUP_S = min(30.0, SECONDS / 4)
 # Anything that grows per op, per eval or per listener-second would pass
 # this in a long run; 32 MB is generous for 2 minutes and for 30.
 SOAK_RSS_GROWTH_MB = 32
-
-
-def limit(name):
-    with open(os.path.join(SRCDIR, "common", "limits.h")) as f:
-        for line in f:
-            p = line.split()
-            if len(p) >= 3 and p[0] == "#define" and p[1] == name:
-                return int(p[2])
-    raise KeyError(name)
-
 
 t = Tap()
 resource.setrlimit(resource.RLIMIT_NOFILE, (8192, 8192))

@@ -19,14 +19,7 @@ import time
 import http.client
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from tuttitest import Tap, Server, SRCDIR  # noqa: E402
-
-
-def limit(name):
-    with open(os.path.join(SRCDIR, "common", "limits.h")) as f:
-        m = re.search(r"#define %s \(?([0-9 *]+)\)?" % name, f.read())
-    return eval(m.group(1))  # a product of integers, from our own header
-
+from tuttitest import Tap, Server, SRCDIR, limit  # noqa: E402
 
 MAX_NAME = limit("TT_MAX_ACCOUNT_NAME")
 MIN_PW, MAX_PW = limit("TT_MIN_PASSWORD"), limit("TT_MAX_PASSWORD")

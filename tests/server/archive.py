@@ -24,18 +24,12 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from tuttitest import Tap, Server, BUILDDIR, SRCDIR, TUTTID  # noqa: E402
+from tuttitest import Tap, Server, BUILDDIR, SRCDIR, TUTTID, limit  # noqa: E402
 
 OGGCHECK = os.path.join(BUILDDIR, "tests", "server", "oggcheck")
 CODE = 'note("a4").s("sine")'
 RATE = 48000
 ROTATE = 2
-
-
-def limit(name):
-    with open(os.path.join(SRCDIR, "common", "limits.h")) as f:
-        return int(re.search(r"#define %s (\d+)" % name, f.read()).group(1))
-
 
 t = Tap()
 tmp = tempfile.mkdtemp(prefix="tutti-archive-")

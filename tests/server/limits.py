@@ -4,27 +4,17 @@ operations and evaluations per second per connection. A refused request
 gets a clear error and the others are unaffected. (Pending requests per
 address and the request deadline: tests/server/slowloris.py.)"""
 import os
-import re
 import resource
 import socket
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from tuttitest import Tap, Server  # noqa: E402
+from tuttitest import Tap, Server, limit  # noqa: E402
 
 MAX_WS_PER_ADDRESS = 64     # TT_MAX_WS_PER_ADDRESS
 MAX_OPS_PER_SECOND = 200    # TT_MAX_OPS_PER_SECOND
 MAX_EVALS_PER_SECOND = 10   # TT_MAX_EVALS_PER_SECOND
-
-
-def limit(name):
-    """The value of a limit in common/limits.h (a plain integer there)."""
-    src = os.environ.get("TT_SRCDIR") or os.path.join(os.path.dirname(__file__), "..", "..")
-    with open(os.path.join(src, "common", "limits.h")) as f:
-        m = re.search(r"#define %s (\d+)\n" % name, f.read())
-    return int(m.group(1))
-
 
 MAX_HTTP_CONNECTIONS = limit("TT_MAX_HTTP_CONNECTIONS")
 MAX_WS_CONNECTIONS = limit("TT_MAX_WS_CONNECTIONS")

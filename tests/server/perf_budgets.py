@@ -19,21 +19,12 @@ machine too loaded for that the whole procedure is repeated in a fresh
 session, and the test fails (it does not skip) if no attempt was fast
 enough."""
 import os
-import re
 import resource
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from tuttitest import Tap, Server, SRCDIR  # noqa: E402
-
-
-def limit(name):
-    """The value of a limit in common/limits.h (a plain integer there)."""
-    with open(os.path.join(SRCDIR, "common", "limits.h")) as f:
-        m = re.search(r"#define %s (\d+)\n" % name, f.read())
-    return int(m.group(1))
-
+from tuttitest import Tap, Server, SRCDIR, limit  # noqa: E402
 
 BUDGETS = limit("TT_MAX_PERFORMER_BUDGETS")
 EVALS = limit("TT_MAX_EVALS_PER_SECOND")

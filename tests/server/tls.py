@@ -27,18 +27,11 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from tuttitest import Tap, Server, TUTTID, TUTTI, BUILDDIR, SRCDIR  # noqa: E402
+from tuttitest import Tap, Server, TUTTID, TUTTI, BUILDDIR, SRCDIR, limit  # noqa: E402
 
 OGGCHECK = os.path.join(BUILDDIR, "tests", "server", "oggcheck")
 TLS_WS = os.path.join(SRCDIR, "tests", "server", "tls_ws.mjs")
 CODE = 'note("a4").s("sine")'
-
-
-def limit(name):
-    with open(os.path.join(SRCDIR, "common", "limits.h")) as f:
-        m = re.search(r"#define %s (\d+)" % name, f.read())
-    return int(m.group(1))
-
 
 MAX_TLS = limit("TT_MAX_TLS_CONNECTIONS")
 HANDSHAKE_MS = limit("TT_TLS_HANDSHAKE_TIMEOUT_MS")
