@@ -69,6 +69,14 @@ tests_server_test_password_SOURCES = tests/server/test_password.c tests/tap.h \
 tests_server_test_password_LDADD = common/libtt_common.a $(MBEDTLS_LIBS)
 server_tuttid_SOURCES += server/replay_http.c server/replay_http.h
 
+# The writer hands every batch back, also at shutdown (server/writer.c).
+check_PROGRAMS += tests/server/test_writer
+TESTS += tests/server/test_writer
+tests_server_test_writer_SOURCES = tests/server/test_writer.c tests/tap.h \
+	server/writer.c server/writer.h server/loop.c server/loop.h server/log.c server/log.h
+tests_server_test_writer_CPPFLAGS = $(AM_CPPFLAGS) $(SQLITE_CFLAGS)
+tests_server_test_writer_LDADD = storage/libtt_storage.a common/libtt_common.a $(SQLITE_LIBS) -lm
+
 # The TLS front's AES-GCM against mbedTLS's (server/tls_gcm.c).
 check_PROGRAMS += tests/server/test_tls_gcm
 TESTS += tests/server/test_tls_gcm

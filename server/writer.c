@@ -16,10 +16,11 @@ struct writer {
 	writer_done_fn done;
 	void *done_arg;
 	pthread_t thread;
-	pthread_mutex_t lock;     /* guards head, tail, stopping */
+	pthread_mutex_t lock;     /* guards head, tail, stopping, late */
 	pthread_cond_t cond;
 	writer_item *head, *tail;
 	int stopping;
+	struct done_call *late, *late_tail; /* committed after the loop stopped taking tasks */
 	atomic_uint_fast64_t batches;
 	atomic_uint_fast64_t items;
 };
@@ -36,6 +37,7 @@ void writer_totals(uint64_t *batches, uint64_t *items)
 typedef struct done_call {
 	writer *w;
 	writer_item *batch;
+	struct done_call *next;
 } done_call;
 
 void writer_item_free(writer_item *item)
@@ -118,19 +120,29 @@ static void *writer_main(void *arg)
 			break; /* stopping, and nothing left */
 		commit_batch(w, batch);
 		c = malloc(sizeof *c);
-		if (c) {
-			c->w = w;
-			c->batch = batch;
-		}
-		if (!c || loop_post(w->loop, run_done, c) != TT_OK) {
-			/* The loop is gone (shutdown): the items are stored, only
-			 * their acknowledgements are lost with the connections. */
-			free(c);
+		if (!c) {
+			/* Stored, but nobody can be told: out of memory. */
 			while (batch) {
 				writer_item *next = batch->next;
 				writer_item_free(batch);
 				batch = next;
 			}
+			continue;
+		}
+		c->w = w;
+		c->batch = batch;
+		c->next = NULL;
+		if (loop_post(w->loop, run_done, c) != TT_OK) {
+			/* The loop takes no more tasks (its stop function is
+			 * running writer_stop): writer_stop hands these to done
+			 * itself, so their contexts are released as usual. */
+			pthread_mutex_lock(&w->lock);
+			if (w->late_tail)
+				w->late_tail->next = c;
+			else
+				w->late = c;
+			w->late_tail = c;
+			pthread_mutex_unlock(&w->lock);
 		}
 	}
 	return NULL;
@@ -191,6 +203,11 @@ void writer_stop(writer *w)
 	pthread_cond_signal(&w->cond);
 	pthread_mutex_unlock(&w->lock);
 	pthread_join(w->thread, NULL);
+	while (w->late) {
+		done_call *c = w->late;
+		w->late = c->next;
+		run_done(c);
+	}
 	store_close(w->st);
 	pthread_mutex_destroy(&w->lock);
 	pthread_cond_destroy(&w->cond);
