@@ -457,19 +457,29 @@ static int handshake_step(tls_conn *c)
 	return start_pump(c);
 }
 
+/* Sends p[*off..len) on a non-blocking socket until it is all gone or the
+ * socket is full, advancing *off; TT_EIO on an error. */
+static int send_rest(int fd, const uint8_t *p, size_t len, size_t *off)
+{
+	while (*off < len) {
+		ssize_t w = send(fd, p + *off, len - *off, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK ? TT_OK : TT_EIO;
+		*off += (size_t)w;
+	}
+	return TT_OK;
+}
+
 /* Fast path: sends the rest of a sealed record, then whatever mbedTLS
  * holds. 1 when all went, 0 when TCP is full, TT_EIO on an error. */
 static int fast_flush(tls_conn *c)
 {
-	while (c->fast_off < c->fast_len) {
-		ssize_t w = send(c->tcp, c->fast_buf + c->fast_off, c->fast_len - c->fast_off,
-				 MSG_NOSIGNAL);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : TT_EIO;
-		c->fast_off += (size_t)w;
-	}
+	if (send_rest(c->tcp, c->fast_buf, c->fast_len, &c->fast_off) != TT_OK)
+		return TT_EIO;
+	if (c->fast_off < c->fast_len)
+		return 0;
 	c->fast_off = c->fast_len = 0;
 	if (c->ssl.out_left) {
 		int rc = mbedtls_ssl_flush_output(&c->ssl);
@@ -493,16 +503,8 @@ static int fast_send(tls_conn *c, size_t n)
 	/* the next record's number, as mbedtls_ssl_write_record counts */
 	for (int i = 7; i >= 0 && ++c->ssl.cur_out_ctr[i] == 0; i--)
 		;
-	while (off < len) {
-		ssize_t w = send(c->tcp, f->sealed + off, len - off, MSG_NOSIGNAL);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
-			return TT_EIO;
-		if (w < 0)
-			break;
-		off += (size_t)w;
-	}
+	if (send_rest(c->tcp, f->sealed, len, &off) != TT_OK)
+		return TT_EIO;
 	if (off == len)
 		return TT_OK;
 	if (!c->fast_buf && !(c->fast_buf = malloc(sizeof f->sealed)))
@@ -573,17 +575,12 @@ static int pump_out(tls_conn *c)
 /* Writes decrypted bytes to the plain side; keeps what it refuses. */
 static int to_plain(tls_conn *c, const uint8_t *p, size_t n)
 {
-	while (n > 0) {
-		ssize_t w = send(c->plain, p, n, MSG_NOSIGNAL);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 && errno != EAGAIN)
-			return TT_EIO;
-		if (w < 0)
-			break;
-		p += w;
-		n -= (size_t)w;
-	}
+	size_t off = 0;
+
+	if (send_rest(c->plain, p, n, &off) != TT_OK)
+		return TT_EIO;
+	p += off;
+	n -= off;
 	if (n == 0)
 		return TT_OK;
 	if (!c->in_buf && !(c->in_buf = malloc(TT_TLS_RECORD_BYTES)))
