@@ -16,11 +16,13 @@ struct writer {
 	writer_done_fn done;
 	void *done_arg;
 	pthread_t thread;
-	pthread_mutex_t lock;     /* guards head, tail, stopping, late */
+	pthread_mutex_t lock;     /* guards head, tail, stopping */
 	pthread_cond_t cond;
 	writer_item *head, *tail;
 	int stopping;
-	struct done_call *late, *late_tail; /* committed after the loop stopped taking tasks */
+	/* Committed after the loop stopped taking tasks: written by the writer
+	 * thread only, read by writer_stop after joining it. */
+	struct done_call *late, *late_tail;
 	atomic_uint_fast64_t batches;
 	atomic_uint_fast64_t items;
 };
@@ -136,13 +138,11 @@ static void *writer_main(void *arg)
 			/* The loop takes no more tasks (its stop function is
 			 * running writer_stop): writer_stop hands these to done
 			 * itself, so their contexts are released as usual. */
-			pthread_mutex_lock(&w->lock);
 			if (w->late_tail)
 				w->late_tail->next = c;
 			else
 				w->late = c;
 			w->late_tail = c;
-			pthread_mutex_unlock(&w->lock);
 		}
 	}
 	return NULL;
