@@ -131,9 +131,7 @@ class Performer(threading.Thread):
         for doc, oc in self.docs.items():
             oc.ws = self.ws
             oc.opened(self._call(self.ws, {"type": "doc.open", "id": "o%d" % doc, "doc": doc}))
-        backlog, self.backlog = self.backlog, []
-        for m in backlog:
-            self._handle(m)
+        self._handle_backlog()
 
     def _recover(self):
         self.backlog = []
@@ -170,6 +168,11 @@ class Performer(threading.Thread):
                 self.resent["lost"] += 1
                 oc.send_outstanding()
         self.ws = ws
+        self._handle_backlog()
+
+    def _handle_backlog(self):
+        """Handles what _call kept, in arrival order; acks among it are
+        counted in self.resent["held_acks"]."""
         backlog, self.backlog = self.backlog, []
         for m in backlog:
             if m.get("type") == "ack":
@@ -297,7 +300,8 @@ class Performer(threading.Thread):
         return all(oc.idle() for oc in self.docs.values())
 
     def pending(self):
-        """{doc: seq} of every op still waiting for its ack (for reports)."""
+        """{doc: (seq of the op awaiting its ack, whether edits wait behind
+        it)} of every document not idle (for reports)."""
         return {doc: (oc.outstanding[1] if oc.outstanding else None, oc.buffer is not None)
                 for doc, oc in self.docs.items() if not oc.idle()}
 
