@@ -115,6 +115,20 @@ class Server:
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
 
+    def wait_log(self, match, timeout=10):
+        """True once a line of the log contains match (a str) or satisfies
+        it (a callable). The log is read by a thread of its own, so what
+        tuttid wrote just before a client saw its effect may not be here
+        yet when the test looks."""
+        test = match if callable(match) else (lambda l: match in l)
+        end = time.time() + timeout
+        while True:
+            if any(test(l) for l in list(self.log)):
+                return True
+            if time.time() >= end or not self.alive():
+                return any(test(l) for l in list(self.log))
+            time.sleep(0.05)
+
     def stop(self, sig=signal.SIGTERM, timeout=10):
         """Stops tuttid; returns its exit status."""
         if self.proc is None:

@@ -228,7 +228,7 @@ st, _, _ = srv.request("GET", "/api/sessions/%s/archive/%d.ogg" % (other["id"], 
 t.eq(st, 404, "a file is not reachable through another session's path")
 t.ok((metric(srv, "tutti_archive_files_total") or 0) >= 2 and
      (metric(srv, "tutti_archive_bytes_total") or 0) > 0, "/metrics counts archive files and bytes")
-t.ok(any(re.search(r"archive.*%s/.*run frames 0\.\.96000" % sid, l) for l in srv.log),
+t.ok(srv.wait_log(lambda l: re.search(r"archive.*%s/.*run frames 0\.\.96000" % sid, l)),
      "closing a file is logged with its frames")
 
 # A clean stop closes the last file: every row complete and contiguous.
@@ -320,11 +320,10 @@ path = os.path.join(tmp3, "live.ogg")
 with open(path, "wb") as fh:
     fh.write(data)
 wins = decode(path) or []
-t.ok(any("cannot create the archive directory %s" % os.path.join(blocker, "archive") in l
-         for l in srv.log), "an archive directory that cannot be made is logged, naming it",
+t.ok(srv.wait_log("cannot create the archive directory %s" % os.path.join(blocker, "archive")), "an archive directory that cannot be made is logged, naming it",
      "\n".join(srv.log[-10:]))
-t.ok(any(re.search(r"archive.*%s: cannot create the directory .*Not a directory.*stream goes on"
-                   % sid3, l) for l in srv.log), "the session's archive failure is logged once",
+t.ok(srv.wait_log(lambda l: re.search(r"archive.*%s: cannot create the directory "
+                                         r".*Not a directory.*stream goes on" % sid3, l)), "the session's archive failure is logged once",
      "\n".join(l for l in srv.log if "archive" in l))
 t.ok(len(wins) > 50 and landing3, "the live stream still plays (%d windows decoded)" % len(wins))
 t.ok((metric(srv, "tutti_archive_failures_total") or 0) >= 1, "/metrics counts the failure")

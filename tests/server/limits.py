@@ -89,7 +89,7 @@ with Server() as srv:
     again.close()
     for c in conns:
         c.close()
-    t.ok(any("TT_MAX_HTTP_CONNECTIONS" in l for l in srv.log), "the refusal is logged, naming the "
+    t.ok(srv.wait_log("TT_MAX_HTTP_CONNECTIONS"), "the refusal is logged, naming the "
          "limit")
 
 # ---- WebSocket connections in all ----

@@ -143,7 +143,7 @@ srv = Server(args=["--osc-session", sid, "--osc-listen", "127.0.0.1:0"], tmpdir=
 h = osc_health()
 port = h["port"] if h else 0
 t.ok(h and h["session"] == sid and port > 0, "GET /api/health shows the OSC port and session", h)
-t.ok(any("/dirt/play for session %s on udp://127.0.0.1:%d" % (sid, port) in l for l in srv.log),
+t.ok(srv.wait_log("/dirt/play for session %s on udp://127.0.0.1:%d" % (sid, port)),
      "the log says where OSC is taken")
 
 ws = srv.ws(timeout=30)
