@@ -77,6 +77,14 @@ tests_server_test_writer_SOURCES = tests/server/test_writer.c tests/tap.h \
 tests_server_test_writer_CPPFLAGS = $(AM_CPPFLAGS) $(SQLITE_CFLAGS)
 tests_server_test_writer_LDADD = storage/libtt_storage.a common/libtt_common.a $(SQLITE_LIBS) -lm
 
+# The loop's task queue, with malloc failing (server/loop.c).
+check_PROGRAMS += tests/server/test_loop
+TESTS += tests/server/test_loop
+tests_server_test_loop_SOURCES = tests/server/test_loop.c tests/tap.h \
+	server/loop.c server/loop.h server/log.c server/log.h
+tests_server_test_loop_LDFLAGS = -Wl,--wrap=malloc
+tests_server_test_loop_LDADD = common/libtt_common.a
+
 # The TLS front's AES-GCM against mbedTLS's (server/tls_gcm.c).
 check_PROGRAMS += tests/server/test_tls_gcm
 TESTS += tests/server/test_tls_gcm

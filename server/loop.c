@@ -31,18 +31,12 @@ typedef struct watch {
 	struct watch *next_dead;
 } watch;
 
-typedef struct task {
-	loop_task_fn fn;
-	void *arg;
-	struct task *next;
-} task;
-
 struct loop {
 	int epfd;
 	int wakefd;
 	pthread_t thread;
 	pthread_mutex_t lock;   /* guards tasks, tail and stopping */
-	task *tasks, *tail;
+	loop_task *tasks, *tail;
 	int stopping;
 	_Atomic int running;   /* read by the loop, cleared by stop */
 	watch **by_fd;          /* registration per fd, for unwatch */
@@ -127,20 +121,16 @@ void loop_unwatch(loop *l, int fd)
 	l->dead = w;
 }
 
-static int enqueue(loop *l, loop_task_fn fn, void *arg, int stop)
+static int enqueue(loop *l, loop_task *t, loop_task_fn fn, void *arg, int stop)
 {
-	task *t = malloc(sizeof *t);
 	uint64_t one = 1;
 
-	if (!t)
-		return TT_ENOMEM;
 	t->fn = fn;
 	t->arg = arg;
 	t->next = NULL;
 	pthread_mutex_lock(&l->lock);
 	if (l->stopping) {
 		pthread_mutex_unlock(&l->lock);
-		free(t);
 		return TT_ECLOSED;
 	}
 	l->stopping = stop;
@@ -157,13 +147,28 @@ static int enqueue(loop *l, loop_task_fn fn, void *arg, int stop)
 
 int loop_post(loop *l, loop_task_fn fn, void *arg)
 {
-	return enqueue(l, fn, arg, 0);
+	loop_task *t = malloc(sizeof *t);
+	int rc;
+
+	if (!t)
+		return TT_ENOMEM;
+	t->heap = 1;
+	rc = enqueue(l, t, fn, arg, 0);
+	if (rc != TT_OK)
+		free(t);
+	return rc;
+}
+
+int loop_post_task(loop *l, loop_task *t, loop_task_fn fn, void *arg)
+{
+	t->heap = 0;
+	return enqueue(l, t, fn, arg, 0);
 }
 
 /* Runs the tasks queued so far, in order. */
 static void run_tasks(loop *l)
 {
-	task *t;
+	loop_task *t;
 	uint64_t n;
 
 	if (read(l->wakefd, &n, sizeof n) < 0 && errno != EAGAIN)
@@ -172,10 +177,15 @@ static void run_tasks(loop *l)
 	t = l->tasks;
 	l->tasks = l->tail = NULL;
 	pthread_mutex_unlock(&l->lock);
+	/* Next and heap are read before fn runs: a caller-owned task may be
+	 * posted again from fn, or by another thread once fn has begun. */
 	while (t) {
-		task *next = t->next;
+		loop_task *next = t->next;
+		int heap = t->heap;
+
 		t->fn(t->arg);
-		free(t);
+		if (heap)
+			free(t);
 		t = next;
 	}
 }
@@ -249,6 +259,7 @@ int loop_start(loop **out, loop_task_fn tick, void *tick_arg, int tick_ms)
 }
 
 typedef struct stop_req {
+	loop_task task;
 	loop *l;
 	loop_task_fn fn;
 	void *arg;
@@ -264,13 +275,15 @@ static void stop_task(void *arg)
 
 void loop_stop(loop *l, loop_task_fn fn, void *arg)
 {
-	stop_req s = { l, fn, arg };
+	stop_req s = { .l = l, .fn = fn, .arg = arg };
 
 	if (!l)
 		return;
-	/* The stop task is the last one ever queued (invariant 2). */
-	if (enqueue(l, stop_task, &s, 1) != TT_OK)
-		l->running = 0; /* out of memory: end without the stop function */
+	/* The stop task is the last one ever queued (invariant 2); it lives
+	 * here, so stopping allocates nothing and cannot fail. */
+	s.task.heap = 0;
+	if (enqueue(l, &s.task, stop_task, &s, 1) != TT_OK)
+		l->running = 0; /* stopped twice: the first stop function ran */
 	pthread_join(l->thread, NULL);
 	reap(l);
 	/* Watches still registered (timers, sockets nobody closed) end here. */

@@ -27,8 +27,24 @@ typedef void (*loop_task_fn)(void *arg);
  * every tick_ms milliseconds (timeouts, sweeps), may be NULL. */
 int loop_start(loop **out, loop_task_fn tick, void *tick_arg, int tick_ms);
 /* Asks the loop to run fn(arg) on its thread soon. TT_ECLOSED once the
- * loop is stopping (then fn will never run: the caller keeps arg). */
+ * loop is stopping (then fn will never run: the caller keeps arg);
+ * TT_ENOMEM when the task cannot be allocated. */
 int loop_post(loop *l, loop_task_fn fn, void *arg);
+
+/* A task its caller owns, for loop_post_task: posting it allocates
+ * nothing, so only a stopping loop refuses it. The loop owns the fields
+ * while it is queued. */
+typedef struct loop_task {
+	loop_task_fn fn;
+	void *arg;
+	struct loop_task *next;
+	int heap;                  /* allocated by loop_post, freed after fn */
+} loop_task;
+
+/* As loop_post, with t for the queue: t must not be queued already and
+ * must stay valid until fn has begun (fn may post it again). TT_ECLOSED
+ * once the loop is stopping. */
+int loop_post_task(loop *l, loop_task *t, loop_task_fn fn, void *arg);
 /* Runs fn(arg) on the loop thread, then stops it and joins the thread.
  * fn should close everything the loop watches. Call once, not from the
  * loop thread. */

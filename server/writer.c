@@ -16,13 +16,19 @@ struct writer {
 	writer_done_fn done;
 	void *done_arg;
 	pthread_t thread;
-	pthread_mutex_t lock;     /* guards head, tail, stopping */
+	pthread_mutex_t lock;     /* guards head, tail, stopping, done_* */
 	pthread_cond_t cond;
 	writer_item *head, *tail;
 	int stopping;
-	/* Committed after the loop stopped taking tasks: written by the writer
-	 * thread only, read by writer_stop after joining it. */
-	struct done_call *late, *late_tail;
+	/* Committed, for done on the loop thread, in order. One task of the
+	 * writer's own carries them (no allocation, so no batch is ever
+	 * stored without its submitter hearing): posted when the list stops
+	 * being empty, unless it is already queued. If the loop refuses it
+	 * (its stop function is running writer_stop), writer_stop hands the
+	 * list to done itself. */
+	writer_item *done_head, *done_tail;
+	int done_posted;
+	loop_task done_task;
 	atomic_uint_fast64_t batches;
 	atomic_uint_fast64_t items;
 };
@@ -36,12 +42,6 @@ void writer_totals(uint64_t *batches, uint64_t *items)
 	*items = atomic_load(&total_items);
 }
 
-typedef struct done_call {
-	writer *w;
-	writer_item *batch;
-	struct done_call *next;
-} done_call;
-
 void writer_item_free(writer_item *item)
 {
 	if (!item)
@@ -53,11 +53,26 @@ void writer_item_free(writer_item *item)
 	free(item);
 }
 
+/* Takes the committed list; its items, in order, or NULL. */
+static writer_item *take_done(writer *w)
+{
+	writer_item *items;
+
+	pthread_mutex_lock(&w->lock);
+	items = w->done_head;
+	w->done_head = w->done_tail = NULL;
+	w->done_posted = 0;
+	pthread_mutex_unlock(&w->lock);
+	return items;
+}
+
 static void run_done(void *arg)
 {
-	done_call *c = arg;
-	c->w->done(c->batch, c->w->done_arg);
-	free(c);
+	writer *w = arg;
+	writer_item *items = take_done(w);
+
+	if (items)
+		w->done(items, w->done_arg);
 }
 
 /* Writes one item inside the open group; a failed item spoils only itself
@@ -109,41 +124,31 @@ static void *writer_main(void *arg)
 	writer *w = arg;
 
 	for (;;) {
-		writer_item *batch;
-		done_call *c;
+		writer_item *batch, *last;
+		int post;
 
 		pthread_mutex_lock(&w->lock);
 		while (!w->head && !w->stopping)
 			pthread_cond_wait(&w->cond, &w->lock);
 		batch = w->head;
+		last = w->tail;
 		w->head = w->tail = NULL;
 		pthread_mutex_unlock(&w->lock);
 		if (!batch)
 			break; /* stopping, and nothing left */
 		commit_batch(w, batch);
-		c = malloc(sizeof *c);
-		if (!c) {
-			/* Stored, but nobody can be told: out of memory. */
-			while (batch) {
-				writer_item *next = batch->next;
-				writer_item_free(batch);
-				batch = next;
-			}
-			continue;
-		}
-		c->w = w;
-		c->batch = batch;
-		c->next = NULL;
-		if (loop_post(w->loop, run_done, c) != TT_OK) {
-			/* The loop takes no more tasks (its stop function is
-			 * running writer_stop): writer_stop hands these to done
-			 * itself, so their contexts are released as usual. */
-			if (w->late_tail)
-				w->late_tail->next = c;
-			else
-				w->late = c;
-			w->late_tail = c;
-		}
+		pthread_mutex_lock(&w->lock);
+		if (w->done_tail)
+			w->done_tail->next = batch;
+		else
+			w->done_head = batch;
+		w->done_tail = last;
+		post = !w->done_posted;
+		w->done_posted = 1;
+		pthread_mutex_unlock(&w->lock);
+		/* Refused only while the loop stops: writer_stop takes over. */
+		if (post)
+			loop_post_task(w->loop, &w->done_task, run_done, w);
 	}
 	return NULL;
 }
@@ -203,11 +208,7 @@ void writer_stop(writer *w)
 	pthread_cond_signal(&w->cond);
 	pthread_mutex_unlock(&w->lock);
 	pthread_join(w->thread, NULL);
-	while (w->late) {
-		done_call *c = w->late;
-		w->late = c->next;
-		run_done(c);
-	}
+	run_done(w);
 	store_close(w->st);
 	pthread_mutex_destroy(&w->lock);
 	pthread_cond_destroy(&w->cond);

@@ -48,10 +48,12 @@ int writer_start(const char *db_path, const store_config *cfg, loop *l,
 		 writer_done_fn done, void *arg, writer **out, char *err, size_t errlen);
 /* Queues an item; never blocks on I/O. */
 void writer_submit(writer *w, writer_item *item);
-/* Commits what is queued, stops the thread, closes its store. Call it on
- * the loop thread (tuttid does, from loop_stop's stop function) or before
- * loop_stop: batches committed after the loop stopped taking tasks are
- * handed to done here, in order, so every item's context is released. */
+/* Commits what is queued, stops the thread, closes its store. Call it
+ * from loop_stop's stop function, as tuttid does (the loop has then run
+ * every task it took, and takes no more): batches committed since are
+ * handed to done here, in order, so every item's context is released.
+ * Handing a batch to done never allocates, so none is stored without its
+ * submitter hearing. */
 void writer_stop(writer *w);
 
 void writer_item_free(writer_item *item);
