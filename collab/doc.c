@@ -22,6 +22,7 @@
 #include "collab/doc.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +40,35 @@ struct doc {
 	size_t count;
 	size_t bytes;
 	ot_op scratch[2];
+	size_t counted;          /* this doc's share of docs_memory */
 };
+
+/* What all docs hold, for doc_memory_total: kept as each doc changes, so
+ * reading it needs neither the docs nor their threads. */
+static atomic_size_t docs_memory;
+
+/* The memory a doc holds, as doc_memory_total counts it. */
+static size_t doc_memory(const doc *d)
+{
+	return sizeof *d + d->text.cap + d->ring_cap * sizeof *d->ring + d->bytes
+		- d->count * sizeof *d->ring;
+}
+
+static void recount(doc *d)
+{
+	size_t now = doc_memory(d);
+
+	if (now >= d->counted)
+		atomic_fetch_add_explicit(&docs_memory, now - d->counted, memory_order_relaxed);
+	else
+		atomic_fetch_sub_explicit(&docs_memory, d->counted - now, memory_order_relaxed);
+	d->counted = now;
+}
+
+size_t doc_memory_total(void)
+{
+	return atomic_load_explicit(&docs_memory, memory_order_relaxed);
+}
 
 static size_t op_size(const ot_op *op)
 {
@@ -62,6 +91,7 @@ int doc_new(const char *text, size_t len, uint64_t rev, doc **out,
 	d->rev = rev;
 	ot_op_init(&d->scratch[0]);
 	ot_op_init(&d->scratch[1]);
+	recount(d);
 	*out = d;
 	return TT_OK;
 }
@@ -70,6 +100,7 @@ void doc_free(doc *d)
 {
 	if (!d)
 		return;
+	atomic_fetch_sub_explicit(&docs_memory, d->counted, memory_order_relaxed);
 	for (size_t i = 0; i < d->ring_cap; i++)
 		ot_op_fini(&d->ring[i]);
 	free(d->ring);
@@ -248,6 +279,7 @@ int doc_receive(doc *d, uint64_t base_rev, const ot_op *op,
 out:
 	if (rc < 0 && transformed)
 		ot_op_clear(transformed);
+	recount(d);         /* the ring or the text may have grown, even on error */
 	return rc;
 }
 

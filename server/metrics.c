@@ -1,11 +1,26 @@
 /* server/metrics.c: see metrics.h. */
 #include "server/metrics.h"
 
+/* glibc's heap statistics; under AddressSanitizer its own allocator
+ * serves malloc and glibc's figures say nothing. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TT_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define TT_ASAN 1
+#endif
+#if defined(HAVE_MALLINFO2) && !defined(TT_ASAN)
+#define TT_HEAP_STATS 1
+#include <malloc.h>
+#endif
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 
+#include "collab/doc.h"
 #include "server/app.h"
 #include "server/live.h"
 
@@ -76,6 +91,27 @@ static void put(char *buf, size_t cap, size_t *n, const char *fmt, ...)
 		*n += (size_t)k;
 }
 
+/* Where the heap goes: what a soak reads to tell bounded growth (the
+ * documents' windows filling, SQLite's caches) from a leak. */
+static void put_memory(char *buf, size_t cap, size_t *n)
+{
+#ifdef TT_HEAP_STATS
+	struct mallinfo2 mi = mallinfo2();
+
+	put(buf, cap, n, "# HELP tutti_heap_bytes Bytes allocated with malloc and not "
+	    "freed (glibc's mallinfo2: uordblks + hblkhd).\n"
+	    "# TYPE tutti_heap_bytes gauge\ntutti_heap_bytes %zu\n", mi.uordblks + mi.hblkhd);
+#endif
+	put(buf, cap, n, "# HELP tutti_docs_memory_bytes Bytes the loaded documents hold: texts "
+	    "and windows of recent operations (bounded per document by TT_MAX_DOC_BYTES, "
+	    "TT_MAX_OT_HISTORY and TT_MAX_OT_HISTORY_BYTES).\n"
+	    "# TYPE tutti_docs_memory_bytes gauge\ntutti_docs_memory_bytes %zu\n",
+	    doc_memory_total());
+	put(buf, cap, n, "# HELP tutti_sqlite_memory_bytes Bytes SQLite holds: page caches, "
+	    "statements, schemas.\n# TYPE tutti_sqlite_memory_bytes gauge\n"
+	    "tutti_sqlite_memory_bytes %llu\n", (unsigned long long)store_memory_used());
+}
+
 size_t metrics_format(tt_app *app, char *buf, size_t cap)
 {
 	static const char *const roles[4] = { "", "listener", "performer", "owner" };
@@ -120,5 +156,6 @@ size_t metrics_format(tt_app *app, char *buf, size_t cap)
 	put(buf, cap, &n, "# HELP tutti_tls_refused_total TLS connections closed at once because "
 	    "TT_MAX_TLS_CONNECTIONS were open.\n# TYPE tutti_tls_refused_total counter\n"
 	    "tutti_tls_refused_total %llu\n", (unsigned long long)m.tls_refused);
+	put_memory(buf, cap, &n);
 	return n;
 }

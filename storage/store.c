@@ -392,6 +392,11 @@ static int verify_pragma(store *st, const char *sql, int ok_row)
 	return rc;
 }
 
+uint64_t store_memory_used(void)
+{
+	return (uint64_t)sqlite3_memory_used();
+}
+
 int store_verify(store *st)
 {
 	int rc = verify_pragma(st, "PRAGMA integrity_check", 1);

@@ -100,6 +100,10 @@ int store_check(store *st);
  * TT_EFORMAT with the first problem in store_errmsg(). Reads the whole file. */
 int store_verify(store *st);
 
+/* Bytes SQLite holds on the heap for every handle of the process (its
+ * page caches, statements and schemas): sqlite3_memory_used(). */
+uint64_t store_memory_used(void);
+
 /* ---- Transactions (group commit) ----
  *
  * Every write function below is atomic on its own (its own transaction).

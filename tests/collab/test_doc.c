@@ -240,6 +240,39 @@ static void test_window_bytes(void)
 	free(w);
 }
 
+/* doc_memory_total follows each doc: it grows while a window fills, stays
+ * put once the window is full (TT_MAX_OT_HISTORY) and the text is not
+ * growing, and drops back when the doc is freed. */
+static void test_memory_total(void)
+{
+	size_t before = doc_memory_total(), filled, full;
+	char text[4096];
+	doc *d = NULL, *e = NULL;
+	int fails = 0;
+
+	memset(text, 'a', sizeof text);
+	doc_new(text, sizeof text, 0, &d, NULL, 0);
+	ok(doc_memory_total() >= before + sizeof text,
+	   "a new doc counts at least its text (%zu bytes more)", doc_memory_total() - before);
+	for (int i = 0; i < TT_MAX_OT_HISTORY; i++)
+		fails += push_big(d, "x", 1, i % 2 == 0) < 0;
+	filled = doc_memory_total();
+	ok(filled > before + sizeof text + TT_MAX_OT_HISTORY * sizeof(ot_op),
+	   "a window of TT_MAX_OT_HISTORY ops is counted (%zu bytes)", filled - before);
+	for (int i = 0; i < TT_MAX_OT_HISTORY; i++)
+		fails += push_big(d, "x", 1, i % 2 == 0) < 0;
+	full = doc_memory_total();
+	is_int(fails, 0, "2 x TT_MAX_OT_HISTORY edits applied");
+	is_int(full, filled, "a full window of the same edits: the total stays put");
+	doc_new("", 0, 0, &e, NULL, 0);
+	fails += push_big(e, "x", 1, 1) < 0;
+	ok(doc_memory_total() > full, "a second doc adds its own");
+	doc_free(e);
+	is_int(doc_memory_total(), full, "freeing it takes its share back");
+	doc_free(d);
+	is_int(doc_memory_total(), before, "freeing the first: back where it started");
+}
+
 /* Loading a snapshot and replaying the window rebuilds the same text. */
 static void test_replay(void)
 {
@@ -502,6 +535,7 @@ int main(void)
 	test_size_limit();
 	test_window();
 	test_window_bytes();
+	test_memory_total();
 	test_replay();
 	test_simulation(16, 3000, 0x5eed1ULL);
 	test_simulation(5, 5000, 0x5eed2ULL);

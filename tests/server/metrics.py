@@ -91,6 +91,21 @@ with Server(["--pbkdf2-iterations", "1000"], tmpdir=tmp) as srv:
         ws.call({"type": "op", "id": 5 + i, "doc": doc, "rev": 1 + i, "op": [len(text) + i, " "]})
     v3 = wait_for(srv, lambda v: v["tutti_edit_ops_total"] >= v0["tutti_edit_ops_total"] + 5)
     t.eq(v3["tutti_edit_ops_total"], v0["tutti_edit_ops_total"] + 5, "5 edits: tutti_edit_ops_total moves by 5")
+    # Memory, by where it goes (what the soak reads to tell bounded growth
+    # from a leak). The heap figure is glibc's; AddressSanitizer's
+    # allocator has none, and then the line is left out.
+    t.ok(v3["tutti_docs_memory_bytes"] >= v0["tutti_docs_memory_bytes"] + len(text) + 5,
+         "an open document's text and window: tutti_docs_memory_bytes moves",
+         (v0["tutti_docs_memory_bytes"], v3["tutti_docs_memory_bytes"]))
+    t.ok(v3["tutti_sqlite_memory_bytes"] > 0 and types.get("tutti_sqlite_memory_bytes") == "gauge",
+         "tutti_sqlite_memory_bytes: SQLite's share, a gauge")
+    san = any("libasan" in l for l in open("/proc/%d/maps" % srv.proc.pid))
+    if san:
+        t.ok("tutti_heap_bytes" not in v3, "under AddressSanitizer tutti_heap_bytes is left out")
+    else:
+        t.ok(v3.get("tutti_heap_bytes", 0) > v3["tutti_docs_memory_bytes"] + v3["tutti_sqlite_memory_bytes"]
+             and types.get("tutti_heap_bytes") == "gauge",
+             "tutti_heap_bytes: the whole heap, more than the parts counted apart", v3.get("tutti_heap_bytes"))
 
     r = ws.call({"type": "eval", "id": 20, "doc": doc, "quantum": "now"})
     while r.get("type") != "eval.result":
