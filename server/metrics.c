@@ -24,7 +24,8 @@
 #include "server/app.h"
 #include "server/live.h"
 
-static atomic_uint_fast64_t bytes_out, evals_ok, evals_failed, render_busy_ns, tls_refused;
+static atomic_uint_fast64_t bytes_out, evals_ok, evals_failed, render_busy_ns, tls_refused,
+	tls_resumed;
 static atomic_int_fast64_t members[4], tls_conns;
 
 void metrics_bytes_out(uint64_t n)
@@ -58,6 +59,11 @@ void metrics_tls_refused(void)
 	atomic_fetch_add_explicit(&tls_refused, 1, memory_order_relaxed);
 }
 
+void metrics_tls_resumed(void)
+{
+	atomic_fetch_add_explicit(&tls_resumed, 1, memory_order_relaxed);
+}
+
 void metrics_get(metrics_totals *out)
 {
 	out->bytes_out = atomic_load_explicit(&bytes_out, memory_order_relaxed);
@@ -68,6 +74,7 @@ void metrics_get(metrics_totals *out)
 		out->members[i] = atomic_load_explicit(&members[i], memory_order_relaxed);
 	out->tls_conns = atomic_load_explicit(&tls_conns, memory_order_relaxed);
 	out->tls_refused = atomic_load_explicit(&tls_refused, memory_order_relaxed);
+	out->tls_resumed = atomic_load_explicit(&tls_resumed, memory_order_relaxed);
 }
 
 static int count_session(const store_session *s, void *ctx)
@@ -156,6 +163,9 @@ size_t metrics_format(tt_app *app, char *buf, size_t cap)
 	put(buf, cap, &n, "# HELP tutti_tls_refused_total TLS connections closed at once because "
 	    "TT_MAX_TLS_CONNECTIONS were open.\n# TYPE tutti_tls_refused_total counter\n"
 	    "tutti_tls_refused_total %llu\n", (unsigned long long)m.tls_refused);
+	put(buf, cap, &n, "# HELP tutti_tls_resumed_total TLS sessions resumed with a session "
+	    "ticket (no key exchange).\n# TYPE tutti_tls_resumed_total counter\n"
+	    "tutti_tls_resumed_total %llu\n", (unsigned long long)m.tls_resumed);
 	put_memory(buf, cap, &n);
 	return n;
 }

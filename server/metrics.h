@@ -20,6 +20,7 @@ typedef struct metrics_totals {
 	int64_t members[4];       /* joined WebSocket members by store_role */
 	int64_t tls_conns;        /* connections the TLS front holds */
 	uint64_t tls_refused;     /* TLS connections refused at TT_MAX_TLS_CONNECTIONS */
+	uint64_t tls_resumed;     /* TLS sessions resumed with a ticket */
 } metrics_totals;
 
 /* Bytes handed to the kernel for a client (any thread). */
@@ -34,6 +35,7 @@ void metrics_render_busy(uint64_t ns);
 /* The TLS front: a connection taken (+1) or freed (-1); one refused. */
 void metrics_tls_conn(int delta);
 void metrics_tls_refused(void);
+void metrics_tls_resumed(void);
 
 void metrics_get(metrics_totals *out);
 

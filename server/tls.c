@@ -61,6 +61,7 @@
 #include <mbedtls/platform_util.h>
 #include <mbedtls/ssl.h>
 #include <mbedtls/ssl_internal.h> /* mbedtls_ssl_flush_output (invariant 5) */
+#include <mbedtls/ssl_ticket.h>
 #include <mbedtls/x509_crt.h>
 #include <microhttpd.h>
 
@@ -130,6 +131,7 @@ struct tls_front {
 	mbedtls_pk_context key;
 	mbedtls_entropy_context entropy;
 	mbedtls_ctr_drbg_context drbg;
+	mbedtls_ssl_ticket_context tickets;
 	tls_end listen_end, wake_end;
 	int64_t accept_paused_until;       /* out of descriptors: retry later */
 	tls_conn *conns;
@@ -822,6 +824,32 @@ static int load_pair(tls_front *f, const char *cert_path, const char *key_path, 
 	return TT_OK;
 }
 
+/* Session tickets (RFC 5077): a client that comes back within
+ * TLS_TICKET_SECONDS resumes its session with a ticket only this server
+ * can read, and skips the key exchange and the certificate signature, most
+ * of a full handshake's CPU: what a crowd of listeners reconnecting after
+ * a network blip costs the TLS thread. The ticket key is random, lives in
+ * memory only (a restart ends every session), and changes every
+ * TLS_TICKET_SECONDS, which bounds how long a stolen key could decrypt
+ * recorded sessions. */
+#define TLS_TICKET_SECONDS 3600
+
+static int ticket_write(void *p, const mbedtls_ssl_session *session, unsigned char *start,
+			const unsigned char *end, size_t *tlen, uint32_t *lifetime)
+{
+	return mbedtls_ssl_ticket_write(&((tls_front *)p)->tickets, session, start, end, tlen,
+					lifetime);
+}
+
+static int ticket_parse(void *p, mbedtls_ssl_session *session, unsigned char *buf, size_t len)
+{
+	int rc = mbedtls_ssl_ticket_parse(&((tls_front *)p)->tickets, session, buf, len);
+
+	if (rc == 0)
+		metrics_tls_resumed();
+	return rc;
+}
+
 static int setup_conf(tls_front *f, char *err, size_t errlen)
 {
 	static const char pers[] = "tuttid tls";
@@ -833,6 +861,9 @@ static int setup_conf(tls_front *f, char *err, size_t errlen)
 	if (rc == 0)
 		rc = mbedtls_ssl_config_defaults(&f->conf, MBEDTLS_SSL_IS_SERVER,
 						 MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT);
+	if (rc == 0)
+		rc = mbedtls_ssl_ticket_setup(&f->tickets, mbedtls_ctr_drbg_random, &f->drbg,
+					      MBEDTLS_CIPHER_AES_256_GCM, TLS_TICKET_SECONDS);
 	if (rc != 0) {
 		snprintf(err, errlen, "cannot set up TLS: %s", mbed_err(rc, why, sizeof why));
 		return TT_EIO;
@@ -842,6 +873,7 @@ static int setup_conf(tls_front *f, char *err, size_t errlen)
 				     MBEDTLS_SSL_MINOR_VERSION_3);
 	mbedtls_ssl_conf_ciphersuites(&f->conf, tls_gcm_available() ? suites_aes_first : suites);
 	mbedtls_ssl_conf_export_keys_ext_cb(&f->conf, export_keys, f);
+	mbedtls_ssl_conf_session_tickets_cb(&f->conf, ticket_write, ticket_parse, f);
 	mbedtls_ssl_conf_curves(&f->conf, curves);
 	mbedtls_ssl_conf_renegotiation(&f->conf, MBEDTLS_SSL_RENEGOTIATION_DISABLED);
 	mbedtls_ssl_conf_legacy_renegotiation(&f->conf, MBEDTLS_SSL_LEGACY_NO_RENEGOTIATION);
@@ -888,6 +920,7 @@ int tls_front_new(const char *cert_path, const char *key_path, const struct sock
 	mbedtls_pk_init(&f->key);
 	mbedtls_entropy_init(&f->entropy);
 	mbedtls_ctr_drbg_init(&f->drbg);
+	mbedtls_ssl_ticket_init(&f->tickets);
 	f->listen_end = (tls_end){ NULL, SIDE_LISTEN };
 	f->wake_end = (tls_end){ NULL, SIDE_WAKE };
 	rc = load_pair(f, cert_path, key_path, err, errlen);
@@ -950,6 +983,7 @@ void tls_front_free(tls_front *f)
 	if (f->ep >= 0)
 		close(f->ep);
 	mbedtls_ssl_config_free(&f->conf);
+	mbedtls_ssl_ticket_free(&f->tickets);
 	mbedtls_x509_crt_free(&f->cert);
 	mbedtls_pk_free(&f->key);
 	mbedtls_ctr_drbg_free(&f->drbg);

@@ -447,6 +447,48 @@ t.ok(len(want) > 5000000 and body == want and clen and int(clen.group(1)) == len
      "the same bytes as over ChaCha20-Poly1305" % (len(want) / 1e6),
      (p.stderr[-200:], head[:200], len(body), len(want)))
 
+# Session tickets: a client that comes back resumes its session without
+# a key exchange, over both suites (AES-128-GCM is sealed by the fast path,
+# whose keys must come from the resumed handshake too), and gets the same
+# answer; tutti_tls_resumed_total counts it.
+def get_on(ctx, session=None):
+    raw = socket.create_connection(("127.0.0.1", srv.port), timeout=15)
+    s = ctx.wrap_socket(raw, server_hostname="localhost", session=session)
+    s.sendall(b"GET /api/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+    data = b""
+    while True:
+        d = s.recv(65536)
+        if not d:
+            break
+        data += d
+    sess, reused = s.session, s.session_reused
+    s.close()
+    return data.split(b"\r\n", 1)[0].decode(), sess, reused
+
+
+resumed0 = tls_metric("tutti_tls_resumed_total")
+for suite in ("ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-CHACHA20-POLY1305"):
+    ctx = ssl.create_default_context(cafile=cert)
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    ctx.set_ciphers(suite)
+    try:
+        st1, sess, reused1 = get_on(ctx)
+        st2, _, reused2 = get_on(ctx, sess)
+        st3, _, reused3 = get_on(ssl.create_default_context(cafile=cert))
+    except (OSError, ssl.SSLError) as e:
+        st1 = st2 = st3 = "error: %r" % e
+        reused1 = reused2 = reused3 = None
+    t.ok(st1 == "HTTP/1.1 200 OK" and not reused1 and sess is not None and sess.has_ticket,
+         "%s: a full handshake hands the client a session ticket" % suite, (st1, reused1))
+    t.ok(st2 == "HTTP/1.1 200 OK" and reused2 is True,
+         "%s: the client comes back with it: the session is resumed and served" % suite,
+         (st2, reused2))
+    t.ok(st3 == "HTTP/1.1 200 OK" and reused3 is False,
+         "%s: a client without the ticket gets a full handshake" % suite, (st3, reused3))
+resumed = tls_metric("tutti_tls_resumed_total")
+t.ok(resumed0 is not None and resumed == resumed0 + 2,
+     "tutti_tls_resumed_total counts the two resumptions (%s then %s)" % (resumed0, resumed))
+
 refused = tls_metric("tutti_tls_refused_total")
 t.ok(refused0 is not None and refused is not None and refused >= refused0 + 1,
      "tutti_tls_refused_total counts the refused connection (%s then %s)" % (refused0, refused))
