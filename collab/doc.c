@@ -40,6 +40,7 @@ struct doc {
 	size_t count;
 	size_t bytes;
 	ot_op scratch[2];
+	size_t ring_caps;        /* the ring's ops' buffers, by capacity */
 	size_t counted;          /* this doc's share of docs_memory */
 };
 
@@ -47,11 +48,21 @@ struct doc {
  * reading it needs neither the docs nor their threads. */
 static atomic_size_t docs_memory;
 
-/* The memory a doc holds, as doc_memory_total counts it. */
+/* The buffers an op holds, by capacity. */
+static size_t op_buffers(const ot_op *op)
+{
+	return op->comps_cap * sizeof *op->comps + op->text_cap;
+}
+
+/* The memory a doc holds, as doc_memory_total counts it: every buffer by
+ * its capacity, malloc's own overhead aside. Ops only move between the
+ * ring and the scratch ops, so the ring's share is kept as they move
+ * (ring_caps) and the scratch ops' is read. */
 static size_t doc_memory(const doc *d)
 {
-	return sizeof *d + d->text.cap + d->ring_cap * sizeof *d->ring + d->bytes
-		- d->count * sizeof *d->ring;
+	return sizeof *d + d->text.cap + d->text.offs_cap * sizeof *d->text.offs +
+	       d->ring_cap * sizeof *d->ring + d->ring_caps +
+	       op_buffers(&d->scratch[0]) + op_buffers(&d->scratch[1]);
 }
 
 static void recount(doc *d)
@@ -173,6 +184,7 @@ static void window_push(doc *d, ot_op *op)
 	size_t slot;
 	ot_op tmp;
 
+	d->ring_caps += op_buffers(op);
 	if (d->count == d->ring_cap) {      /* full at TT_MAX_OT_HISTORY */
 		slot = d->start;
 		d->bytes -= op_size(&d->ring[slot]);
@@ -184,11 +196,13 @@ static void window_push(doc *d, ot_op *op)
 	tmp = d->ring[slot];
 	d->ring[slot] = *op;
 	*op = tmp;
+	d->ring_caps -= op_buffers(op);
 	d->count++;
 	d->bytes += op_size(&d->ring[slot]);
 	while (d->bytes > TT_MAX_OT_HISTORY_BYTES && d->count > 1) {
 		ot_op *old = &d->ring[d->start];
 		d->bytes -= op_size(old);
+		d->ring_caps -= op_buffers(old);
 		ot_op_fini(old);
 		d->start = (d->start + 1) % d->ring_cap;
 		d->count--;

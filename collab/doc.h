@@ -50,8 +50,8 @@ uint64_t doc_oldest_rev(const doc *d);
  * (each op: its struct, its components and its inserted text). */
 size_t doc_window_bytes(const doc *d);
 
-/* Bytes all docs of the process hold: their texts (by capacity), their
- * rings and their windows' ops (as doc_window_bytes counts them). Bounded
+/* Bytes all docs of the process hold: their texts, rings and ops, each
+ * buffer by its capacity (malloc's own overhead aside). Bounded
  * per doc by TT_MAX_DOC_BYTES, TT_MAX_OT_HISTORY and
  * TT_MAX_OT_HISTORY_BYTES; /metrics shows it so that a soak can tell this
  * bounded growth from a leak. Safe from any thread. */

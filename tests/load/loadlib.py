@@ -407,7 +407,9 @@ def rss_kb(pid):
 
 class Sampler(threading.Thread):
     """Every `every` seconds: tuttid's RSS and late blocks, kept as
-    (seconds since start, rss_kb, late_blocks, blocks, listeners)."""
+    (seconds since start, rss_kb, late_blocks, blocks, listeners,
+    heap_bytes, docs_memory_bytes, sqlite_memory_bytes); heap_bytes is None
+    where /metrics has no tutti_heap_bytes (AddressSanitizer)."""
 
     def __init__(self, srv, every=2.0):
         super().__init__(daemon=True)
@@ -422,7 +424,9 @@ class Sampler(threading.Thread):
             pid = self.srv.proc.pid if self.srv.proc else None
             self.samples.append((time.monotonic() - self.t0, rss_kb(pid) if pid else None,
                                  m.get("tutti_render_late_blocks_total"),
-                                 m.get("tutti_render_blocks_total"), m.get("tutti_listeners")))
+                                 m.get("tutti_render_blocks_total"), m.get("tutti_listeners"),
+                                 m.get("tutti_heap_bytes"), m.get("tutti_docs_memory_bytes"),
+                                 m.get("tutti_sqlite_memory_bytes")))
 
     def stop(self):
         self.stop_flag.set()

@@ -11,7 +11,9 @@ performer is; revisions run 1..N; the database passes integrity_check;
 every listener got a stream whose every page has a good CRC, with no gap
 in page sequence or in stream time, and stayed connected; each listener's
 last seconds decode (libopusfile); the evaluations succeed; tuttid's RSS
-after warm-up grows less than SOAK_RSS_GROWTH_MB.
+after warm-up grows less than SOAK_RSS_GROWTH_MB, and its heap outside the
+documents and SQLite (which /metrics shows apart) less than
+SOAK_HEAP_REST_GROWTH_MB.
 
 Measured and printed (as '# soak: ...' and, when TT_LOAD_RESULT names a
 file, as JSON there): missed render deadlines (tutti_render_late_blocks_total
@@ -43,6 +45,13 @@ WARMUP_S = min(30.0, SECONDS / 4)
 # Anything that grows per op, per eval or per listener-second would pass
 # this in a long run; 32 MB is generous for 2 minutes and for 30.
 SOAK_RSS_GROWTH_MB = 32
+# Heap growth after warm-up outside the documents and SQLite (tutti_heap_bytes
+# less tutti_docs_memory_bytes and tutti_sqlite_memory_bytes). Nothing else
+# should grow with time: what does is a leak. Allowed: malloc's own overhead
+# on the documents' buffers (up to 32 bytes for each of 2 buffers an op, until
+# every slot of a window has been reused) and what a first use of a path
+# allocates once.
+SOAK_HEAP_REST_GROWTH_MB = 4
 
 t = Tap()
 resource.setrlimit(resource.RLIMIT_NOFILE, (8192, 8192))
@@ -83,7 +92,27 @@ m1 = loadlib.metrics(srv)
 rss_peak = max((s[1] for s in sampler.samples if s[1]), default=0)
 warm = [s for s in sampler.samples if s[0] >= WARMUP_S and s[1]]
 growth_mb = (warm[-1][1] - warm[0][1]) / 1024 if len(warm) >= 2 else None
+# The heap after warm-up, by where it went: the documents (texts and OT
+# windows, bounded per document), SQLite (its caches, bounded), and the
+# rest, which is what a leak would grow. Each is the median of the first
+# and of the last quarter of the samples, so that a passing burst (an
+# evaluation's parse) is not read as growth. None under AddressSanitizer
+# (no glibc heap figures).
+heap = [s for s in warm if s[5] is not None and s[6] is not None and s[7] is not None]
+heap_growth = None
+if len(heap) >= 8:
+    q = len(heap) // 4
+
+    def median_of(rows, f):
+        v = sorted(f(r) for r in rows)
+        return v[len(v) // 2]
+    parts = {"heap": lambda r: r[5], "docs": lambda r: r[6], "sqlite": lambda r: r[7],
+             "rest": lambda r: r[5] - r[6] - r[7]}
+    heap_growth = {k: (median_of(heap[-q:], f) - median_of(heap[:q], f)) / 2**20
+                   for k, f in parts.items()}
 alive = srv.alive()
+# AddressSanitizer's allocator leaves glibc's heap figures out of /metrics.
+srv_asan = alive and any("libasan" in l for l in open("/proc/%d/maps" % srv.proc.pid))
 srv.stop()
 
 t.ok(alive, "tuttid ran the whole soak")
@@ -115,6 +144,13 @@ t.eq(lst.get("refused"), 0, "no listener was refused")
 bad = [f for f in sorted(os.listdir(save)) if not loadlib.decodes(os.path.join(save, f), 100)]
 t.ok(len(os.listdir(save)) == n_saved and not bad,
      "the last seconds of %d listeners decode with libopusfile" % len(os.listdir(save)), bad[:5])
+if heap_growth is not None:
+    t.ok(heap_growth["rest"] < SOAK_HEAP_REST_GROWTH_MB,
+         "the heap outside the documents and SQLite grows less than SOAK_HEAP_REST_GROWTH_MB "
+         "after warm-up (%.2f MB; the documents %.2f MB, SQLite %.2f MB)"
+         % (heap_growth["rest"], heap_growth["docs"], heap_growth["sqlite"]))
+else:
+    t.ok(srv_asan, "glibc's heap figures were sampled (%d samples after warm-up)" % len(heap))
 t.ok(growth_mb is not None and growth_mb < SOAK_RSS_GROWTH_MB,
      "tuttid's RSS after warm-up grows less than SOAK_RSS_GROWTH_MB (%s MB)"
      % ("%.1f" % growth_mb if growth_mb is not None else "?"))
@@ -129,6 +165,8 @@ result = {
     "lost_ops": len(res["missing"]), "acked_ops": res["acked"],
     "max_rss_mb": round(rss_peak / 1024, 1),
     "rss_growth_after_warmup_mb": round(growth_mb, 1) if growth_mb is not None else None,
+    "heap_growth_after_warmup_mb": ({k: round(v, 2) for k, v in heap_growth.items()}
+                                    if heap_growth else None),
     "ack_p50_ms": round(loadlib.percentile(lat, 0.5) * 1000, 1),
     "ack_p99_ms": round(loadlib.percentile(lat, 0.99) * 1000, 1),
     "eval_p99_ms": round(loadlib.percentile(evl, 0.99) * 1000, 1),
@@ -136,10 +174,13 @@ result = {
     "client_stall_ms": lst.get("client_stall_ms"),
     "rate_limited": sum(p.rate_limited for p in performers),
     "rss_samples_mb": [(round(s[0]), round(s[1] / 1024, 1)) for s in sampler.samples if s[1]][::5],
+    "heap_samples_mb": [(round(s[0]),) + tuple(round(x / 2**20, 2) for x in s[5:8])
+                        for s in sampler.samples if s[5] is not None][::5],
     "loadavg": os.getloadavg(),
 }
-t.diag("soak: " + " ".join("%s=%s" % (k, v) for k, v in result.items() if k != "rss_samples_mb"))
+t.diag("soak: " + " ".join("%s=%s" % (k, v) for k, v in result.items() if not k.endswith("_samples_mb")))
 t.diag("soak: RSS MB over time: %s" % result["rss_samples_mb"])
+t.diag("soak: heap, docs, sqlite MB over time: %s" % result["heap_samples_mb"])
 t.diag("soak: listeners: " + out.strip())
 if os.environ.get("TT_LOAD_RESULT"):
     with open(os.environ["TT_LOAD_RESULT"], "w") as f:
