@@ -53,6 +53,17 @@ void writer_item_free(writer_item *item)
 	free(item);
 }
 
+/* Appends the list first..last to the list at *head, *tail. */
+static void append(writer_item **head, writer_item **tail, writer_item *first,
+		   writer_item *last)
+{
+	if (*tail)
+		(*tail)->next = first;
+	else
+		*head = first;
+	*tail = last;
+}
+
 /* Takes the committed list; its items, in order, or NULL. */
 static writer_item *take_done(writer *w)
 {
@@ -138,11 +149,7 @@ static void *writer_main(void *arg)
 			break; /* stopping, and nothing left */
 		commit_batch(w, batch);
 		pthread_mutex_lock(&w->lock);
-		if (w->done_tail)
-			w->done_tail->next = batch;
-		else
-			w->done_head = batch;
-		w->done_tail = last;
+		append(&w->done_head, &w->done_tail, batch, last);
 		post = !w->done_posted;
 		w->done_posted = 1;
 		pthread_mutex_unlock(&w->lock);
@@ -190,11 +197,7 @@ void writer_submit(writer *w, writer_item *item)
 	item->next = NULL;
 	item->rc = TT_OK;
 	pthread_mutex_lock(&w->lock);
-	if (w->tail)
-		w->tail->next = item;
-	else
-		w->head = item;
-	w->tail = item;
+	append(&w->head, &w->tail, item, item);
 	pthread_cond_signal(&w->cond);
 	pthread_mutex_unlock(&w->lock);
 }

@@ -325,24 +325,32 @@ t.ok(p.returncode == 0 and d.returncode == 0 and
 # ---- TT_MAX_TLS_CONNECTIONS at N and N+1; the handshake timeout ----
 
 
+def tls_exchange(path, ctx=None, session=None, timeout=15):
+    """GET path on a fresh TLS connection (ctx: a default one trusting the
+    test's certificate; session: one to resume): (status line, body, the
+    session, whether it was resumed). Raises on errors."""
+    ctx = ctx or ssl.create_default_context(cafile=cert)
+    raw = socket.create_connection(("127.0.0.1", srv.port), timeout=timeout)
+    s = ctx.wrap_socket(raw, server_hostname="localhost", session=session)
+    s.sendall(b"GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+              % path.encode())
+    data = b""
+    while True:
+        d = s.recv(65536)
+        if not d:
+            break
+        data += d
+    sess, reused = s.session, s.session_reused
+    s.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    return head.split(b"\r\n", 1)[0].decode(), body, sess, reused
+
+
 def tls_get(path, timeout=15):
     """A full TLS request on a fresh connection: (status line, body), or
     ("error: ...", b"")."""
-    ctx = ssl.create_default_context(cafile=cert)
     try:
-        raw = socket.create_connection(("127.0.0.1", srv.port), timeout=timeout)
-        s = ctx.wrap_socket(raw, server_hostname="localhost")
-        s.sendall(b"GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-                  % path.encode())
-        data = b""
-        while True:
-            d = s.recv(65536)
-            if not d:
-                break
-            data += d
-        s.close()
-        head, _, body = data.partition(b"\r\n\r\n")
-        return head.split(b"\r\n", 1)[0].decode(), body
+        return tls_exchange(path, timeout=timeout)[:2]
     except (OSError, ssl.SSLError) as e:
         return "error: %r" % e, b""
 
@@ -452,18 +460,8 @@ t.ok(len(want) > 5000000 and body == want and clen and int(clen.group(1)) == len
 # whose keys must come from the resumed handshake too), and gets the same
 # answer; tutti_tls_resumed_total counts it.
 def get_on(ctx, session=None):
-    raw = socket.create_connection(("127.0.0.1", srv.port), timeout=15)
-    s = ctx.wrap_socket(raw, server_hostname="localhost", session=session)
-    s.sendall(b"GET /api/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-    data = b""
-    while True:
-        d = s.recv(65536)
-        if not d:
-            break
-        data += d
-    sess, reused = s.session, s.session_reused
-    s.close()
-    return data.split(b"\r\n", 1)[0].decode(), sess, reused
+    st, _, sess, reused = tls_exchange("/api/health", ctx, session)
+    return st, sess, reused
 
 
 resumed0 = tls_metric("tutti_tls_resumed_total")
