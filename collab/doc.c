@@ -18,6 +18,10 @@
  *     at most TT_MAX_OT_HISTORY_BYTES unless count == 1.
  *  4. Every op in the window has base length = the text length at the
  *     revision before it.
+ *  5. ring_caps is the sum of op_buffers over every slot of the ring
+ *     (slots outside the window hold none), and after each doc_new and
+ *     doc_receive counted = doc_memory(d), this doc's share of
+ *     docs_memory.
  */
 #include "collab/doc.h"
 
