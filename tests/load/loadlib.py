@@ -394,6 +394,17 @@ def metrics(srv):
     return out
 
 
+def steal_ms():
+    """CPU time the hypervisor gave to others, all CPUs, since boot (the
+    'steal' field of /proc/stat), in ms; None where it cannot be read."""
+    try:
+        with open("/proc/stat") as f:
+            fields = f.readline().split()
+        return int(fields[8]) * 1000 // os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def rss_kb(pid):
     try:
         with open("/proc/%d/status" % pid) as f:
@@ -408,8 +419,9 @@ def rss_kb(pid):
 class Sampler(threading.Thread):
     """Every `every` seconds: tuttid's RSS and late blocks, kept as
     (seconds since start, rss_kb, late_blocks, blocks, listeners,
-    heap_bytes, docs_memory_bytes, sqlite_memory_bytes); heap_bytes is None
-    where /metrics has no tutti_heap_bytes (AddressSanitizer)."""
+    heap_bytes, docs_memory_bytes, sqlite_memory_bytes, steal_ms);
+    heap_bytes is None where /metrics has no tutti_heap_bytes
+    (AddressSanitizer)."""
 
     def __init__(self, srv, every=2.0):
         super().__init__(daemon=True)
@@ -426,7 +438,18 @@ class Sampler(threading.Thread):
                                  m.get("tutti_render_late_blocks_total"),
                                  m.get("tutti_render_blocks_total"), m.get("tutti_listeners"),
                                  m.get("tutti_heap_bytes"), m.get("tutti_docs_memory_bytes"),
-                                 m.get("tutti_sqlite_memory_bytes")))
+                                 m.get("tutti_sqlite_memory_bytes"), steal_ms()))
+
+    def late_intervals(self):
+        """The sampling intervals in which render blocks were late:
+        (seconds since start, late blocks, ms the hypervisor stole from
+        this machine's CPUs in that interval)."""
+        out = []
+        for a, b in zip(self.samples, self.samples[1:]):
+            if a[2] is not None and b[2] is not None and b[2] > a[2]:
+                stolen = b[8] - a[8] if a[8] is not None and b[8] is not None else None
+                out.append((round(b[0]), int(b[2] - a[2]), stolen))
+        return out
 
     def stop(self):
         self.stop_flag.set()

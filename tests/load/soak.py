@@ -162,6 +162,9 @@ evl = [x for p in performers for x in p.eval_latencies]
 result = {
     "seconds": SECONDS, "performers": N_PERFORMERS, "listeners": n_listeners,
     "missed_deadlines": int(late), "blocks": int(blocks),
+    "late_at": sampler.late_intervals(),
+    "machine_steal_ms": (sampler.samples[-1][8] - sampler.samples[0][8]
+                         if len(sampler.samples) >= 2 and sampler.samples[0][8] is not None else None),
     "lost_ops": len(res["missing"]), "acked_ops": res["acked"],
     "max_rss_mb": round(rss_peak / 1024, 1),
     "rss_growth_after_warmup_mb": round(growth_mb, 1) if growth_mb is not None else None,
