@@ -247,6 +247,16 @@ class WsClosed(Exception):
     pass
 
 
+def recv_all(sock):
+    """What sock receives until the peer closes (errors are the caller's)."""
+    data = b""
+    while True:
+        d = sock.recv(65536)
+        if not d:
+            return data
+        data += d
+
+
 def read_into(ws, q):
     """Starts a thread that puts every JSON message of ws into queue q, then
     None when the connection ends; returns q."""

@@ -19,7 +19,7 @@ import time
 import http.client
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from tuttitest import Tap, Server, SRCDIR, limit  # noqa: E402
+from tuttitest import Tap, Server, SRCDIR, limit, recv_all  # noqa: E402
 
 MAX_NAME = limit("TT_MAX_ACCOUNT_NAME")
 MIN_PW, MAX_PW = limit("TT_MIN_PASSWORD"), limit("TT_MAX_PASSWORD")
@@ -327,12 +327,7 @@ with Server([], tmpdir=tmp2) as srv:
     answers = []
 
     def read_all(s):
-        data = b""
-        while True:
-            d = s.recv(65536)
-            if not d:
-                break
-            data += d
+        data = recv_all(s)
         s.close()
         return data
 

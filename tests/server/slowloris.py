@@ -23,7 +23,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from tuttitest import Tap, Server, WsClient, ws_frame  # noqa: E402
+from tuttitest import Tap, Server, WsClient, ws_frame, recv_all  # noqa: E402
 
 PENDING_PER_ADDRESS = 128   # TT_MAX_HTTP_PENDING_PER_ADDRESS
 REQUEST_TIMEOUT_S = 10      # TT_HTTP_REQUEST_TIMEOUT_S
@@ -81,14 +81,8 @@ def trickle(s, data, every, stop):
 
 def http_get(s, path):
     s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % path).encode())
-    data = b""
     s.settimeout(10)
-    while True:
-        d = s.recv(65536)
-        if not d:
-            break
-        data += d
-    return data
+    return recv_all(s)
 
 
 def health_ok(srv):

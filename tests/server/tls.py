@@ -27,7 +27,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from tuttitest import Tap, Server, TUTTID, TUTTI, BUILDDIR, SRCDIR, limit  # noqa: E402
+from tuttitest import Tap, Server, TUTTID, TUTTI, BUILDDIR, SRCDIR, limit, recv_all  # noqa: E402
 
 OGGCHECK = os.path.join(BUILDDIR, "tests", "server", "oggcheck")
 TLS_WS = os.path.join(SRCDIR, "tests", "server", "tls_ws.mjs")
@@ -334,12 +334,7 @@ def tls_exchange(path, ctx=None, session=None, timeout=15):
     s = ctx.wrap_socket(raw, server_hostname="localhost", session=session)
     s.sendall(b"GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
               % path.encode())
-    data = b""
-    while True:
-        d = s.recv(65536)
-        if not d:
-            break
-        data += d
+    data = recv_all(s)
     sess, reused = s.session, s.session_reused
     s.close()
     head, _, body = data.partition(b"\r\n\r\n")
