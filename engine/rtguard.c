@@ -15,6 +15,8 @@
  */
 #include "engine/rtguard.h"
 
+#include "common/heap.h"
+
 static _Thread_local int rendering;
 
 /* Marks nest (a test may guard a stretch that calls render_block, which
@@ -38,15 +40,7 @@ bool rtguard_active(void)
 /* AddressSanitizer owns malloc and free itself: the hooks would hand its
  * blocks to glibc's free. Under it they are left out (rtguard_hooked()
  * answers false and the test says it skipped). */
-#if defined(__SANITIZE_ADDRESS__)
-#define RTGUARD_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define RTGUARD_ASAN 1
-#endif
-#endif
-
-#if defined(RTGUARD_HOOKS) && !defined(RTGUARD_ASAN)
+#if defined(RTGUARD_HOOKS) && !defined(TT_ASAN)
 #include <pthread.h>
 #include <stddef.h>
 #include <stdlib.h>

@@ -1,26 +1,13 @@
 /* server/metrics.c: see metrics.h. */
 #include "server/metrics.h"
 
-/* glibc's heap statistics; under AddressSanitizer its own allocator
- * serves malloc and glibc's figures say nothing. */
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define TT_ASAN 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__)
-#define TT_ASAN 1
-#endif
-#if defined(HAVE_MALLINFO2) && !defined(TT_ASAN)
-#define TT_HEAP_STATS 1
-#include <malloc.h>
-#endif
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 
 #include "collab/doc.h"
+#include "common/heap.h"
 #include "server/app.h"
 #include "server/live.h"
 
@@ -102,12 +89,10 @@ static void put(char *buf, size_t cap, size_t *n, const char *fmt, ...)
  * documents' windows filling, SQLite's caches) from a leak. */
 static void put_memory(char *buf, size_t cap, size_t *n)
 {
-#ifdef TT_HEAP_STATS
-	struct mallinfo2 mi = mallinfo2();
-
+#ifdef TT_HEAP_STATS   /* left out under AddressSanitizer (common/heap.h) */
 	put(buf, cap, n, "# HELP tutti_heap_bytes Bytes allocated with malloc and not "
 	    "freed (glibc's mallinfo2: uordblks + hblkhd).\n"
-	    "# TYPE tutti_heap_bytes gauge\ntutti_heap_bytes %zu\n", mi.uordblks + mi.hblkhd);
+	    "# TYPE tutti_heap_bytes gauge\ntutti_heap_bytes %zu\n", tt_heap_in_use());
 #endif
 	put(buf, cap, n, "# HELP tutti_docs_memory_bytes Bytes the loaded documents hold: texts "
 	    "and windows of recent operations (bounded per document by TT_MAX_DOC_BYTES, "

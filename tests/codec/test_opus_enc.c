@@ -9,22 +9,15 @@
 
 #include "codec/opus_enc.h"
 #include "common/error.h"
+#include "common/heap.h"
 #include "tests/tap.h"
 
 /* ---- counting allocator (not under ASan, which owns malloc) ---- */
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define NO_INTERPOSE 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__)
-#define NO_INTERPOSE 1
-#endif
 
 static int counting;
 static int alloc_calls;
 
-#ifndef NO_INTERPOSE
+#ifndef TT_ASAN
 extern void *__libc_malloc(size_t);
 extern void *__libc_calloc(size_t, size_t);
 extern void *__libc_realloc(void *, size_t);
@@ -207,7 +200,7 @@ static void check_no_alloc(void)
 	opusenc_packet p;
 	int rc = 0;
 
-#ifdef NO_INTERPOSE
+#ifdef TT_ASAN
 	printf("ok %d # SKIP malloc cannot be interposed under ASan\n",
 	       ++tap_n_);
 	return;

@@ -9,6 +9,7 @@
 
 #include "collab/doc.h"
 #include "common/error.h"
+#include "common/heap.h"
 #include "common/limits.h"
 #include "tests/collab/oplib.h"
 #include "tests/tap.h"
@@ -240,22 +241,6 @@ static void test_window_bytes(void)
 	free(w);
 }
 
-#if defined(__SANITIZE_ADDRESS__)
-#define TT_ASAN 1
-#endif
-#if defined(HAVE_MALLINFO2) && !defined(TT_ASAN)
-#define TT_HEAP_STATS 1
-#include <malloc.h>
-
-/* Bytes in use on glibc's heap. */
-static size_t heap_now(void)
-{
-	struct mallinfo2 mi = mallinfo2();
-
-	return mi.uordblks + mi.hblkhd;
-}
-#endif
-
 /* doc_memory_total follows each doc: it grows while a window fills, stays
  * put once the window is full (TT_MAX_OT_HISTORY) and the text is not
  * growing, and drops back when the doc is freed. */
@@ -263,7 +248,7 @@ static void test_memory_total(void)
 {
 	size_t before = doc_memory_total(), filled, full;
 #ifdef TT_HEAP_STATS
-	size_t heap0 = heap_now();
+	size_t heap0 = tt_heap_in_use();
 #endif
 	char text[4096];
 	doc *d = NULL, *e = NULL;
@@ -282,7 +267,7 @@ static void test_memory_total(void)
 	/* What malloc says the doc took: the count misses only malloc's own
 	 * overhead, at most a header and rounding per buffer (2 per op). */
 	{
-		size_t heap = heap_now() - heap0, counted = filled - before;
+		size_t heap = tt_heap_in_use() - heap0, counted = filled - before;
 		ok(heap >= counted && heap - counted <= (size_t)TT_MAX_OT_HISTORY * 2 * 32 + 65536,
 		   "the count agrees with malloc's (%zu counted, %zu in use)", counted, heap);
 	}

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "common/heap.h"
 #include "engine/direct.h"
 #include "engine/drums.h"
 #include "engine/fx.h"
@@ -202,20 +203,11 @@ static void test_deterministic(void)
 	   "its frame's");
 }
 
-/* Under AddressSanitizer the guard's hooks are left out (engine/rtguard.c). */
-#if defined(__SANITIZE_ADDRESS__)
-#define UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UNDER_ASAN 1
-#endif
-#endif
-
 int main(void)
 {
 	if (sampler_new(&bank) != TT_OK || drums_build(bank) != TT_OK)
 		return 1;
-#ifdef UNDER_ASAN
+#ifdef TT_ASAN   /* the guard's hooks are left out (engine/rtguard.c) */
 	ok(1, "# SKIP the guard's hooks are left out under AddressSanitizer");
 #else
 	ok(rtguard_hooked(), "this binary carries the render-thread guard");
