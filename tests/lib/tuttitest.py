@@ -115,6 +115,12 @@ class Server:
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
 
+    def under_asan(self):
+        """True when the running tuttid has AddressSanitizer built in
+        (--enable-sanitizers: gcc links libasan)."""
+        with open("/proc/%d/maps" % self.proc.pid) as f:
+            return any("libasan" in l for l in f)
+
     def wait_log(self, match, timeout=10):
         """True once a line of the log contains match (a str) or satisfies
         it (a callable). The log is read by a thread of its own, so what

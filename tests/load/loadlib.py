@@ -10,6 +10,7 @@ at random places at once (never evaluated). Every acknowledgement is kept
 as (doc, client_id, seq, rev) so a test can compare them with the
 database, and the time from sending an op to its ack is kept for the ack
 latency figures."""
+import collections
 import os
 import queue
 import random
@@ -416,12 +417,15 @@ def rss_kb(pid):
     return None
 
 
+# One Sampler reading: seconds since start, tuttid's RSS, /metrics' late and
+# rendered blocks, listeners, heap, documents' and SQLite's bytes, and the
+# machine's steal time (steal_ms). Any may be None where it cannot be read;
+# heap is where /metrics has no tutti_heap_bytes (AddressSanitizer).
+Sample = collections.namedtuple("Sample", "t rss_kb late blocks listeners heap docs sqlite steal_ms")
+
+
 class Sampler(threading.Thread):
-    """Every `every` seconds: tuttid's RSS and late blocks, kept as
-    (seconds since start, rss_kb, late_blocks, blocks, listeners,
-    heap_bytes, docs_memory_bytes, sqlite_memory_bytes, steal_ms);
-    heap_bytes is None where /metrics has no tutti_heap_bytes
-    (AddressSanitizer)."""
+    """Every `every` seconds a Sample of tuttid, in self.samples."""
 
     def __init__(self, srv, every=2.0):
         super().__init__(daemon=True)
@@ -434,11 +438,11 @@ class Sampler(threading.Thread):
         while not self.stop_flag.wait(self.every):
             m = metrics(self.srv)
             pid = self.srv.proc.pid if self.srv.proc else None
-            self.samples.append((time.monotonic() - self.t0, rss_kb(pid) if pid else None,
-                                 m.get("tutti_render_late_blocks_total"),
-                                 m.get("tutti_render_blocks_total"), m.get("tutti_listeners"),
-                                 m.get("tutti_heap_bytes"), m.get("tutti_docs_memory_bytes"),
-                                 m.get("tutti_sqlite_memory_bytes"), steal_ms()))
+            self.samples.append(Sample(time.monotonic() - self.t0, rss_kb(pid) if pid else None,
+                                       m.get("tutti_render_late_blocks_total"),
+                                       m.get("tutti_render_blocks_total"), m.get("tutti_listeners"),
+                                       m.get("tutti_heap_bytes"), m.get("tutti_docs_memory_bytes"),
+                                       m.get("tutti_sqlite_memory_bytes"), steal_ms()))
 
     def late_intervals(self):
         """The sampling intervals in which render blocks were late:
@@ -446,9 +450,10 @@ class Sampler(threading.Thread):
         this machine's CPUs in that interval)."""
         out = []
         for a, b in zip(self.samples, self.samples[1:]):
-            if a[2] is not None and b[2] is not None and b[2] > a[2]:
-                stolen = b[8] - a[8] if a[8] is not None and b[8] is not None else None
-                out.append((round(b[0]), int(b[2] - a[2]), stolen))
+            if a.late is not None and b.late is not None and b.late > a.late:
+                stolen = (b.steal_ms - a.steal_ms
+                          if a.steal_ms is not None and b.steal_ms is not None else None)
+                out.append((round(b.t), int(b.late - a.late), stolen))
         return out
 
     def stop(self):

@@ -89,16 +89,16 @@ for p in performers:
 drained = all([p.drain() for p in performers]) and loadlib.settle(performers)
 sampler.stop()
 m1 = loadlib.metrics(srv)
-rss_peak = max((s[1] for s in sampler.samples if s[1]), default=0)
-warm = [s for s in sampler.samples if s[0] >= WARMUP_S and s[1]]
-growth_mb = (warm[-1][1] - warm[0][1]) / 1024 if len(warm) >= 2 else None
+rss_peak = max((s.rss_kb for s in sampler.samples if s.rss_kb), default=0)
+warm = [s for s in sampler.samples if s.t >= WARMUP_S and s.rss_kb]
+growth_mb = (warm[-1].rss_kb - warm[0].rss_kb) / 1024 if len(warm) >= 2 else None
 # The heap after warm-up, by where it went: the documents (texts and OT
 # windows, bounded per document), SQLite (its caches, bounded), and the
 # rest, which is what a leak would grow. Each is the median of the first
 # and of the last quarter of the samples, so that a passing burst (an
 # evaluation's parse) is not read as growth. None under AddressSanitizer
 # (no glibc heap figures).
-heap = [s for s in warm if s[5] is not None and s[6] is not None and s[7] is not None]
+heap = [s for s in warm if None not in (s.heap, s.docs, s.sqlite)]
 heap_growth = None
 if len(heap) >= 8:
     q = len(heap) // 4
@@ -106,13 +106,13 @@ if len(heap) >= 8:
     def median_of(rows, f):
         v = sorted(f(r) for r in rows)
         return v[len(v) // 2]
-    parts = {"heap": lambda r: r[5], "docs": lambda r: r[6], "sqlite": lambda r: r[7],
-             "rest": lambda r: r[5] - r[6] - r[7]}
+    parts = {"heap": lambda r: r.heap, "docs": lambda r: r.docs, "sqlite": lambda r: r.sqlite,
+             "rest": lambda r: r.heap - r.docs - r.sqlite}
     heap_growth = {k: (median_of(heap[-q:], f) - median_of(heap[:q], f)) / 2**20
                    for k, f in parts.items()}
 alive = srv.alive()
 # AddressSanitizer's allocator leaves glibc's heap figures out of /metrics.
-srv_asan = alive and any("libasan" in l for l in open("/proc/%d/maps" % srv.proc.pid))
+srv_asan = alive and srv.under_asan()
 srv.stop()
 
 t.ok(alive, "tuttid ran the whole soak")
@@ -163,8 +163,9 @@ result = {
     "seconds": SECONDS, "performers": N_PERFORMERS, "listeners": n_listeners,
     "missed_deadlines": int(late), "blocks": int(blocks),
     "late_at": sampler.late_intervals(),
-    "machine_steal_ms": (sampler.samples[-1][8] - sampler.samples[0][8]
-                         if len(sampler.samples) >= 2 and sampler.samples[0][8] is not None else None),
+    "machine_steal_ms": (sampler.samples[-1].steal_ms - sampler.samples[0].steal_ms
+                         if len(sampler.samples) >= 2 and sampler.samples[0].steal_ms is not None
+                         else None),
     "lost_ops": len(res["missing"]), "acked_ops": res["acked"],
     "max_rss_mb": round(rss_peak / 1024, 1),
     "rss_growth_after_warmup_mb": round(growth_mb, 1) if growth_mb is not None else None,
@@ -176,9 +177,10 @@ result = {
     "underruns": lst.get("underruns"), "underrun_listeners": lst.get("underrun_listeners"),
     "client_stall_ms": lst.get("client_stall_ms"),
     "rate_limited": sum(p.rate_limited for p in performers),
-    "rss_samples_mb": [(round(s[0]), round(s[1] / 1024, 1)) for s in sampler.samples if s[1]][::5],
-    "heap_samples_mb": [(round(s[0]),) + tuple(round(x / 2**20, 2) for x in s[5:8])
-                        for s in sampler.samples if s[5] is not None][::5],
+    "rss_samples_mb": [(round(s.t), round(s.rss_kb / 1024, 1))
+                       for s in sampler.samples if s.rss_kb][::5],
+    "heap_samples_mb": [(round(s.t),) + tuple(round(x / 2**20, 2) for x in (s.heap, s.docs, s.sqlite))
+                        for s in sampler.samples if None not in (s.heap, s.docs, s.sqlite)][::5],
     "loadavg": os.getloadavg(),
 }
 t.diag("soak: " + " ".join("%s=%s" % (k, v) for k, v in result.items() if not k.endswith("_samples_mb")))

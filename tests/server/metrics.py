@@ -99,8 +99,7 @@ with Server(["--pbkdf2-iterations", "1000"], tmpdir=tmp) as srv:
          (v0["tutti_docs_memory_bytes"], v3["tutti_docs_memory_bytes"]))
     t.ok(v3["tutti_sqlite_memory_bytes"] > 0 and types.get("tutti_sqlite_memory_bytes") == "gauge",
          "tutti_sqlite_memory_bytes: SQLite's share, a gauge")
-    san = any("libasan" in l for l in open("/proc/%d/maps" % srv.proc.pid))
-    if san:
+    if srv.under_asan():
         t.ok("tutti_heap_bytes" not in v3, "under AddressSanitizer tutti_heap_bytes is left out")
     else:
         t.ok(v3.get("tutti_heap_bytes", 0) > v3["tutti_docs_memory_bytes"] + v3["tutti_sqlite_memory_bytes"]
